@@ -1,0 +1,64 @@
+"""Logto's error shape, shared by the emulator's state (seeding raises it) and its HTTP apps (they render it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LogtoApiError(ValueError):
+    """A Logto ``RequestError``: status, ``code``, English ``message`` and optional ``data`` / ``details``.
+
+    It is a ``ValueError`` so that bad input to the emulator's Python seeding API reads naturally in tests.
+    """
+
+    def __init__(self, status: int, code: str, message: str, *, data: Any = None, details: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.data = data
+        self.details = details
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Logto sends: ``code``, ``message``, then ``data`` / ``details`` when present."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message, **self.extra}
+        if self.data is not None:
+            body["data"] = self.data
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+# code -> (HTTP status, English message template). Messages follow Logto's en phrases; clients must match on the
+# code, never on the message (Logto translates it).
+PHRASES: dict[str, tuple[int, str]] = {
+    "auth.authorization_header_missing": (401, "Authorization header is missing."),
+    "auth.authorization_token_type_not_supported": (401, "Authorization type is not supported."),
+    "auth.unauthorized": (401, "Unauthorized. Please check credentials and its scope."),
+    "auth.forbidden": (403, "Forbidden. Please check your user roles and permissions."),
+    "auth.exceed_token_limit": (429, "Token limit exceeded. Please contact your administrator."),
+    "guard.invalid_input": (400, "The request {type} is invalid."),
+    "guard.invalid_pagination": (400, "The request pagination value is invalid."),
+    "request.invalid_input": (400, "Input is invalid. {details}"),
+    "entity.not_found": (404, "The resource does not exist."),
+    "entity.not_exists_with_id": (404, "The {name} with ID `{id}` does not exist."),
+    "entity.unique_integrity_violation": (422, "The entity already exists. Please check the input and try again."),
+    "user.username_already_in_use": (422, "This username is already in use."),
+    "user.email_already_in_use": (422, "This email is associated with an existing account."),
+    "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),
+    "user.invalid_role_type": (422, "Invalid role type, can not assign machine-to-machine role to user."),
+    "user.role_exists": (422, "The role id {role_id} is already been added to this user"),
+    "application.invalid_role_type": (422, "Can not assign user type role to machine to machine application."),
+    "role.name_in_use": (422, "This role name {name} is already in use"),
+    "scope.name_exists": (422, "The scope name already exists"),
+    "resource.resource_identifier_in_use": (422, "The API identifier {indicator} is in use"),
+}
+
+
+def api_error(code: str, *, data: Any = None, details: str | None = None, **params: Any) -> LogtoApiError:
+    """A Logto error for ``code`` with its usual status and message (``params`` fill the message)."""
+    status, template = PHRASES[code]
+    return LogtoApiError(status, code, template.format(details=details or "", **params), data=data,
+                         details=details)

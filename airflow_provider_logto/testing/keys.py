@@ -1,0 +1,43 @@
+"""The emulator's signing key: EC P-384 / ES384 like a fresh Logto, or RSA / RS256 like older installs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm, get_default_algorithms
+
+KeyAlgorithm = Literal["ES384", "RS256"]
+
+
+class SigningKey:
+    """A private key with its ``kid``; signs access tokens and publishes its public half as a JWK."""
+
+    def __init__(self, algorithm: KeyAlgorithm = "ES384") -> None:
+        if algorithm == "ES384":
+            self._private_key: Any = ec.generate_private_key(ec.SECP384R1())
+            public_jwk = ECAlgorithm.to_jwk(self._private_key.public_key(), as_dict=True)
+        elif algorithm == "RS256":
+            self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            public_jwk = RSAAlgorithm.to_jwk(self._private_key.public_key(), as_dict=True)
+        else:
+            raise ValueError(f"unsupported key algorithm {algorithm!r}; use 'ES384' or 'RS256'")
+        self.algorithm: KeyAlgorithm = algorithm
+        self._signer = get_default_algorithms()[algorithm]
+        self.kid = secrets.token_urlsafe(32)
+        self.public_key = self._private_key.public_key()
+        self.jwk: dict[str, Any] = {**public_jwk, "kid": self.kid, "alg": algorithm, "use": "sig"}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A compact JWS with Logto's header, keys in its order (``alg``, ``typ``, ``kid``), claims in theirs."""
+        header = {"alg": self.algorithm, "typ": "at+jwt", "kid": self.kid}
+        signing_input = f"{_b64_json(header)}.{_b64_json(claims)}".encode()
+        signature = self._signer.sign(signing_input, self._private_key)
+        return f"{signing_input.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def _b64_json(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).rstrip(b"=").decode()
