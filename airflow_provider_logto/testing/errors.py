@@ -13,7 +13,8 @@ class LogtoApiError(ValueError):
 
     def __init__(self, status: int, code: str, message: str, *, data: Any = None, details: str | None = None,
                  extra: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{code}: {message}")
+        explained = f"{message} ({details})" if details and details not in message else message
+        super().__init__(f"{code}: {explained}")
         self.status = status
         self.code = code
         self.message = message
@@ -45,6 +46,8 @@ PHRASES: dict[str, tuple[int, str]] = {
     "entity.not_found": (404, "The resource does not exist."),
     "entity.not_exists_with_id": (404, "The {name} with ID `{id}` does not exist."),
     "entity.unique_integrity_violation": (422, "The entity already exists. Please check the input and try again."),
+    "entity.relation_foreign_key_not_found": (
+        422, "Cannot find one or more foreign keys. Please check the input and try again."),
     "user.username_already_in_use": (422, "This username is already in use."),
     "user.email_already_in_use": (422, "This email is associated with an existing account."),
     "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),

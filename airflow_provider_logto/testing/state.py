@@ -287,14 +287,19 @@ class TenantState:
             return organization
 
     def add_org_members(self, org_id: str, kind: str, member_ids: Iterable[str]) -> None:
-        """Add users (``kind="users"``) or applications (``kind="applications"``) to an organization."""
+        """Add users (``kind="users"``) or applications (``kind="applications"``) to an organization.
+
+        Like Logto's relation tables: an unknown id violates a foreign key, an existing member the primary key.
+        """
         with self.lock:
             self.get("organizations", org_id)
             members = self.org_users[org_id] if kind == "users" else self.org_apps[org_id]
-            for member_id in member_ids:
-                self.get(kind, member_id)
-                if member_id not in members:
-                    members.append(member_id)
+            member_ids = list(member_ids)
+            if any(member_id not in getattr(self, kind) for member_id in member_ids):
+                raise api_error("entity.relation_foreign_key_not_found")
+            if len(set(member_ids)) != len(member_ids) or any(m in members for m in member_ids):
+                raise api_error("entity.unique_integrity_violation")
+            members.extend(member_ids)
 
     def delete_organization(self, org_id: str) -> None:
         with self.lock:

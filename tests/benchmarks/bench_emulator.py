@@ -1,0 +1,84 @@
+"""Benchmark (not a test): the emulator's sustained rate for an authenticated
+``GET /api/users?page=1&page_size=20`` over keep-alive connections.
+
+The emulator runs in its own process; client processes each hold one keep-alive connection (``http.client``,
+the cheapest client the standard library has) so the figure is the server's, not the client's. Prints the
+rate; asserts nothing about time.
+
+    .venv/bin/python tests/benchmarks/bench_emulator.py [--seconds 5] [--clients 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import time
+from multiprocessing.connection import Connection
+from urllib.parse import urlsplit
+
+import requests
+
+PATH = "/api/users?page=1&page_size=20"
+
+
+def _serve(pipe: Connection) -> None:
+    from airflow_provider_logto.testing import LogtoEmulator
+
+    with LogtoEmulator() as emulator:
+        app = emulator.add_m2m_app("bench")
+        for number in range(50):
+            emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com")
+        pipe.send((emulator.endpoint, emulator.management_api_resource, app.id, app.secret))
+        pipe.recv()  # run until told to stop
+
+
+def _client(endpoint: str, token: str, seconds: float, start_at: float, results: mp.Queue) -> None:
+    parts = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"Authorization": f"Bearer {token}"}
+    while time.time() < start_at:
+        time.sleep(0.001)
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        connection.request("GET", PATH, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200 or not body.startswith(b"["):
+            raise SystemExit(f"unexpected answer {response.status}: {body[:200]!r}")
+        done += 1
+    results.put(done)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+
+    parent, child = mp.Pipe()
+    server = mp.Process(target=_serve, args=(child,), daemon=True)
+    server.start()
+    endpoint, resource, app_id, secret = parent.recv()
+    token = requests.post(f"{endpoint}/oidc/token", auth=(app_id, secret), timeout=10,
+                          data={"grant_type": "client_credentials", "resource": resource, "scope": "all"}
+                          ).json()["access_token"]
+    results: mp.Queue = mp.Queue()
+    start_at = time.time() + 0.5
+    clients = [mp.Process(target=_client, args=(endpoint, token, args.seconds, start_at, results))
+               for _ in range(args.clients)]
+    for process in clients:
+        process.start()
+    total = sum(results.get(timeout=args.seconds + 30) for _ in clients)
+    for process in clients:
+        process.join()
+    parent.send("stop")
+    server.join(timeout=10)
+    print(f"emulator: {total / args.seconds:,.0f} requests/s sustained for GET {PATH} "
+          f"({total} requests, {args.clients} keep-alive clients, {args.seconds:g} s, "
+          f"{mp.cpu_count()} CPUs shared by server and clients)")
+
+
+if __name__ == "__main__":
+    main()
