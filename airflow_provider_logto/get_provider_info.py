@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_logto import __version__
+from airflow_provider_logto.connection_form import connection_type_info
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -15,4 +16,5 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Logto identity platform: M2M access tokens, the Logto Management API and "
         "your own APIs protected by Logto.",
         "versions": [__version__],
+        "connection-types": [connection_type_info()],
     }

@@ -43,9 +43,9 @@ class LogtoEmulator:
         self.faults = FaultInjector(fault_seed)
         self.key = SigningKey(key_algorithm)
         self.oidc = OidcProvider(self.state, self.key, self.journal)
-        self.management = ManagementApi(
-            self.state, TokenVerifier(lambda kid: self.key.public_key if kid == self.key.kid else None,
-                                      lambda: self.oidc.issuer))
+        self._management_verifier = TokenVerifier(
+            lambda kid: self.key.public_key if kid == self.key.kid else None, lambda: self.oidc.issuer)
+        self.management = ManagementApi(self.state, self._management_verifier)
         self._rate_limiter: RateLimiter | None = None
         self._logto_server = AppServer(self._serve_logto, host, port)
         self._resource_server = AppServer(self._serve_resource, host, resource_port)
@@ -141,6 +141,13 @@ class LogtoEmulator:
             self.state.assign_app_roles(app["id"], role_ids)
         return M2MApp(app["id"], app["secret"], name)
 
+    def rotate_signing_key(self) -> None:
+        """Replace the signing key (new ``kid``, old one gone from the JWKS): tokens issued before now fail
+        verification with 401, as after a key rotation in Logto Console."""
+        self.key = self.oidc.key = SigningKey(self.key.algorithm)
+        self._management_verifier.forget()
+        self.shopping.forget_keys()
+
     def expire_app_secret(self, app_id: str) -> None:
         """Make the app's secret expired (the token endpoint then answers ``client secret has expired``)."""
         self.state.get("applications", app_id)
@@ -193,14 +200,14 @@ class LogtoEmulator:
     def tokens_issued(self, client_id: str | None = None, resource: str | None = None) -> int:
         return self.journal.tokens_issued(client_id, resource)
 
-    def connection_extra(self, *, resource: str | None = None, scopes: Iterable[str] | None = None,
+    def connection_extra(self, *, resource: str | None = None, scopes: str | Iterable[str] | None = None,
                          **extra: Any) -> dict[str, Any]:
         """Connection extras for this emulator: its resource API base, the tenant id, optional defaults."""
         values: dict[str, Any] = {"api_base_url": self.resource_api_url, "tenant_id": self.tenant_id}
         if resource is not None:
             values["resource"] = resource
         if scopes is not None:
-            values["scopes"] = " ".join(scopes)
+            values["scopes"] = scopes if isinstance(scopes, str) else " ".join(scopes)
         return {**values, **extra}
 
     def airflow_connection(self, app: M2MApp, **extra_options: Any) -> str:

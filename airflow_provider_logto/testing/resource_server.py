@@ -26,6 +26,7 @@ class ShoppingApi:
 
     def __init__(self, issuer: str, jwks_uri: str, audience: str = SHOPPING_API_INDICATOR) -> None:
         self.audience = audience
+        self._jwks_uri = jwks_uri
         self._jwks = jwt.PyJWKClient(jwks_uri, cache_keys=True)
         self._verifier = TokenVerifier(self._key_for_kid, lambda: issuer)
         self._ids = itertools.count(3)
@@ -34,6 +35,11 @@ class ShoppingApi:
             {"id": 1, "name": "Logto hoodie", "price": 59.0},
             {"id": 2, "name": "Airflow mug", "price": 12.5},
         ]
+
+    def forget_keys(self) -> None:
+        """Forget cached keys and signatures, as a resource server does once the old key leaves the JWKS."""
+        self._jwks = jwt.PyJWKClient(self._jwks_uri, cache_keys=True)
+        self._verifier.forget()
 
     def _key_for_kid(self, kid: str) -> Any:
         try:

@@ -51,6 +51,11 @@ class TokenVerifier:
         self._verified: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
+    def forget(self) -> None:
+        """Drop remembered signatures (after a key rotation they must be checked again)."""
+        with self._lock:
+            self._verified.clear()
+
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The token's claims, or :class:`TokenRejected`."""
         claims = self._verified.get(token)

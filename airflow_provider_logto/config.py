@@ -1,0 +1,242 @@
+"""A ``logto`` Airflow connection read once into a validated, immutable settings object.
+
+Every problem is reported as one :class:`~airflow_provider_logto.exceptions.LogtoConnectionError` that names the
+field and the fix, before any HTTP request is made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from airflow_provider_logto.connection_form import (
+    CLIENT_AUTH_METHODS,
+    CONN_FIELDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_BACKOFF_MS,
+    DEFAULT_RETRY_DEADLINE,
+    DEFAULT_TIMEOUT,
+)
+from airflow_provider_logto.exceptions import LogtoConnectionError
+
+log = logging.getLogger(__name__)
+
+MANAGEMENT_API_SCOPE = "all"
+_LEGACY_EXTRA_PREFIX = "extra__logto__"  # how Airflow < 2.3 forms stored custom fields
+_CLOUD_HOST = re.compile(r"^([a-z0-9]+)\.logto\.app$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class ConnectionLike(Protocol):
+    """What is read from an Airflow ``Connection`` (SDK or legacy model)."""
+
+    conn_id: str
+    host: str | None
+    login: str | None
+    password: str | None
+    port: int | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """The retry budget: attempts per request, total seconds, and the first backoff (doubling, jittered)."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    deadline: float = DEFAULT_RETRY_DEADLINE
+    backoff: float = DEFAULT_RETRY_BACKOFF_MS / 1000
+
+
+@dataclass(frozen=True)
+class LogtoSettings:
+    """Everything the hook needs from a ``logto`` connection, validated."""
+
+    conn_id: str
+    endpoint: str
+    app_id: str
+    app_secret: str = ""
+    resource: str | None = None
+    scopes: tuple[str, ...] = ()
+    api_base_url: str | None = None
+    tenant_id: str = "default"
+    organization_id: str | None = None
+    client_auth: str = CLIENT_AUTH_METHODS[0]
+    verify: bool | str = True
+    timeout: float = DEFAULT_TIMEOUT
+    retry: RetrySettings = RetrySettings()
+    allow_insecure_http: bool = False
+
+    def __repr__(self) -> str:  # the dataclass default would print the secret
+        return f"LogtoSettings(conn_id={self.conn_id!r}, endpoint={self.endpoint!r}, app_id={self.app_id!r})"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.endpoint}/oidc/token"
+
+    @property
+    def management_api_base(self) -> str:
+        return f"{self.endpoint}/api"
+
+    @property
+    def management_api_resource(self) -> str:
+        """Logto's Management API indicator: ``https://{tenant}.logto.app/api`` whatever host serves it."""
+        return f"https://{self.tenant_id}.logto.app/api"
+
+    @classmethod
+    def from_connection(cls, conn: ConnectionLike) -> LogtoSettings:
+        conn_id = conn.conn_id
+        extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in (conn.extra_dejson or {}).items()}
+        unknown = sorted(set(extra) - set(CONN_FIELDS))
+        if unknown:  # a warning, not an error: a typo is worth seeing, an extra for another tool is not fatal
+            log.warning("Logto connection %r: ignoring unknown extra field(s) %s; known fields: %s", conn_id,
+                        ", ".join(unknown), ", ".join(CONN_FIELDS))
+        allow_insecure = _boolean(conn_id, "allow_insecure_http", extra.get("allow_insecure_http", False))
+        endpoint = _endpoint(conn_id, conn.host, conn.port, allow_insecure)
+        if not conn.login:
+            raise _error(conn_id, "login (App ID) is empty: put the M2M app's ID there")
+        if not conn.password:
+            raise _error(conn_id, "password (App secret) is empty: put the M2M app's secret there")
+        client_auth = extra.get("client_auth") or CLIENT_AUTH_METHODS[0]
+        if client_auth not in CLIENT_AUTH_METHODS:
+            raise _error(conn_id, f"client_auth {client_auth!r} is not supported; use one of "
+                                  f"{', '.join(CLIENT_AUTH_METHODS)}")
+        api_base_url = _optional_text(conn_id, "api_base_url", extra.get("api_base_url"))
+        if api_base_url is not None:
+            api_base_url = _base_url(conn_id, "api_base_url", api_base_url, allow_insecure)
+        resource = _optional_text(conn_id, "resource", extra.get("resource"))
+        if resource is not None and not urlsplit(resource).scheme:
+            raise _error(conn_id, f"resource {resource!r} is not an absolute URI; use the API identifier exactly "
+                                  "as shown in Logto Console, e.g. https://shopping.api")
+        return cls(
+            conn_id=conn_id,
+            endpoint=endpoint,
+            app_id=conn.login,
+            app_secret=conn.password,
+            resource=resource,
+            scopes=parse_scopes(extra.get("scopes"), where=f"connection {conn_id!r} extra 'scopes'"),
+            api_base_url=api_base_url,
+            tenant_id=_tenant_id(conn_id, endpoint, _optional_text(conn_id, "tenant_id", extra.get("tenant_id"))),
+            organization_id=_optional_text(conn_id, "organization_id", extra.get("organization_id")),
+            client_auth=client_auth,
+            verify=_verify(conn_id, extra.get("verify", True)),
+            timeout=_positive(conn_id, "timeout", extra.get("timeout", DEFAULT_TIMEOUT)),
+            retry=RetrySettings(
+                max_attempts=int(_positive(conn_id, "max_attempts", extra.get("max_attempts", DEFAULT_MAX_ATTEMPTS),
+                                           integer=True)),
+                deadline=_positive(conn_id, "retry_deadline", extra.get("retry_deadline", DEFAULT_RETRY_DEADLINE)),
+                backoff=_positive(conn_id, "retry_backoff_ms",
+                                  extra.get("retry_backoff_ms", DEFAULT_RETRY_BACKOFF_MS)) / 1000,
+            ),
+            allow_insecure_http=allow_insecure,
+        )
+
+
+def parse_scopes(value: Any, *, where: str) -> tuple[str, ...]:
+    """Scopes from a space-separated string or a list of strings, duplicates removed, order kept."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = value.split()
+    elif isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        items = [part for item in value for part in item.split()]
+    else:
+        raise LogtoConnectionError(f"{where} must be a space-separated string or a list of strings, "
+                                   f"not {type(value).__name__}")
+    return tuple(dict.fromkeys(items))
+
+
+def is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _error(conn_id: str, problem: str) -> LogtoConnectionError:
+    return LogtoConnectionError(f"Logto connection {conn_id!r}: {problem}.")
+
+
+def _base_url(conn_id: str, field: str, value: str, allow_insecure: bool) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _error(conn_id, f"{field} {value!r} needs a scheme and a host, e.g. https://{value.split('://')[-1]}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _error(conn_id, f"{field} {value!r} must be a plain base URL without credentials, query or fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure:
+        raise _error(conn_id, f"{field} {value!r} uses plain http:// to a non-local host, which would send "
+                              "credentials and tokens in clear text; use https://, or set the extra "
+                              "allow_insecure_http to true if this network is trusted")
+    return value.rstrip("/")
+
+
+def _endpoint(conn_id: str, host: str | None, port: int | None, allow_insecure: bool) -> str:
+    if not host:
+        raise _error(conn_id, "host (Logto endpoint) is empty: set it to e.g. https://your-tenant.logto.app")
+    if "://" not in host:
+        raise _error(conn_id, f"host {host!r} has no scheme: write the full endpoint, e.g. https://{host}")
+    endpoint = _base_url(conn_id, "host", host, allow_insecure)
+    if port and urlsplit(endpoint).port is None:
+        parts = urlsplit(endpoint)
+        endpoint = f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+    return endpoint
+
+
+def _tenant_id(conn_id: str, endpoint: str, explicit: str | None) -> str:
+    match = _CLOUD_HOST.match(urlsplit(endpoint).hostname or "")
+    derived = match.group(1) if match else None
+    if explicit and derived and explicit != derived:
+        raise _error(conn_id, f"tenant_id {explicit!r} contradicts the host, which belongs to tenant {derived!r}; "
+                              "remove the tenant_id extra")
+    if explicit and not re.fullmatch(r"[a-z0-9]+", explicit):
+        raise _error(conn_id, f"tenant_id {explicit!r} is not a Logto tenant id (lower-case letters and digits)")
+    return explicit or derived or "default"
+
+
+def _optional_text(conn_id: str, field: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _error(conn_id, f"{field} must be text, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def _boolean(conn_id: str, field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _error(conn_id, f"{field} must be true or false, not {value!r}")
+
+
+def _positive(conn_id: str, field: str, value: Any, *, integer: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _error(conn_id, f"{field} must be a number, not {value!r}") from None
+    if isinstance(value, bool) or number <= 0 or number != number or (integer and not number.is_integer()):
+        kind = "a positive whole number" if integer else "a positive number"
+        raise _error(conn_id, f"{field} must be {kind}, not {value!r}")
+    return number
+
+
+def _verify(conn_id: str, value: Any) -> bool | str:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE | _FALSE | {""}:
+            return lowered not in _FALSE
+        if not os.path.isfile(value):
+            raise _error(conn_id, f"verify {value!r} is neither true/false nor an existing CA bundle file")
+        return value
+    raise _error(conn_id, f"verify must be true, false or a CA bundle path, not {value!r}")

@@ -1,0 +1,355 @@
+"""``LogtoHook``: M2M tokens for a ``logto`` connection, and safe calls to the Logto Management API and to your
+own APIs protected by Logto."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
+from airflow_provider_logto.config import MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
+from airflow_provider_logto.connection_form import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    HOOK_NAME,
+    legacy_field_behaviour,
+    legacy_form_widgets,
+)
+from airflow_provider_logto.exceptions import LogtoApiError, LogtoConnectionError, LogtoError, LogtoUsageError
+from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender
+from airflow_provider_logto.tokens import REQUEST_ID_HEADER, ClientCredentialsTokens, TokenTarget
+from airflow_provider_logto.urls import origin, resolve
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+log = logging.getLogger(__name__)
+MAX_PAGE_SIZE = 100
+
+
+class _OriginBoundSession(requests.Session):
+    """A session that drops ``Authorization`` on every redirect that changes scheme, host or port.
+
+    (``requests`` itself keeps it on an http→https upgrade of the same host.)
+    """
+
+    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
+        return origin(old_url) != origin(new_url)
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets (or leaves out) ``Authorization``; passing an auth object also keeps ``~/.netrc`` from adding one."""
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.value is not None:
+            request.headers["Authorization"] = self.value
+        return request
+
+
+class LogtoHook(BaseHook):
+    """Talks to Logto as a machine-to-machine app of a ``logto`` connection.
+
+    Tokens come from the ``client_credentials`` grant, are cached for the whole process (shared by every hook
+    instance and thread), refreshed before they expire, and fetched once when many threads ask together; a
+    401 from an API drops the cached token, fetches a new one and retries once.
+
+    Requests share one keep-alive ``requests.Session`` per hook, with the connection's timeout and TLS
+    verification (on by default). An endpoint is a path joined to its base — ``{endpoint}/api`` for the
+    Management API, ``api_base_url`` for your API; an absolute URL or ``//host`` that points anywhere else is
+    refused before a token is attached, and redirects to another origin never carry ``Authorization``.
+
+    Retries (see :mod:`airflow_provider_logto.retrying`): reads — GET and token requests — are retried on
+    connection errors, timeouts, truncated bodies, 429 and 500/502/503/504; writes — POST, PUT, PATCH,
+    DELETE — only when the connection could not be opened or on 429, since anything else may already have
+    taken effect. ``Retry-After`` is honoured, otherwise exponential backoff with jitter; the budget is the
+    connection's ``max_attempts`` and ``retry_deadline``.
+
+    :param logto_conn_id: the ``logto`` connection to use.
+    """
+
+    conn_name_attr = "logto_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = HOOK_NAME
+
+    def __init__(self, logto_conn_id: str = DEFAULT_CONN_ID) -> None:
+        super().__init__()
+        self.logto_conn_id = logto_conn_id
+
+    # --- connection form (Airflow 2.11–3.1; Airflow 3.2+ reads get_provider_info() instead) -------------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form, generated from the same data as ``conn-fields``."""
+        return legacy_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabeled, hidden and placeholder fields, generated from the same data as ``ui-field-behaviour``."""
+        return legacy_field_behaviour()
+
+    # --- configuration and plumbing ---------------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> LogtoSettings:
+        """The connection, validated; its app secret is registered with Airflow's secret masker."""
+        conn = self.get_connection(self.logto_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return LogtoSettings.from_connection(conn)
+
+    def get_conn(self) -> requests.Session:
+        """The hook's keep-alive HTTP session."""
+        return self._session
+
+    @cached_property
+    def _session(self) -> requests.Session:
+        session = _OriginBoundSession()
+        session.headers["User-Agent"] = "airflow-provider-logto"
+        return session
+
+    @cached_property
+    def _sender(self) -> RetryingSender:
+        return RetryingSender(self.settings.retry)
+
+    @cached_property
+    def _tokens(self) -> ClientCredentialsTokens:
+        return ClientCredentialsTokens(self.settings, self._session, self._sender, mask_secret)
+
+    def close(self) -> None:
+        """Close the HTTP session (its connections); cached tokens stay for other hooks of the process."""
+        if "_session" in self.__dict__:
+            self._session.close()
+
+    # --- tokens -----------------------------------------------------------------------------------------------
+    def get_access_token(self, resource: str | None = None, scopes: str | list[str] | None = None,
+                         organization_id: str | None = None) -> str:
+        """An access token (a JWT) from the cache or Logto's token endpoint.
+
+        Defaults: ``resource`` — the connection's ``resource`` extra, else the tenant's Management API (else, with
+        an organization and no resource, a pure organization token); ``scopes`` — the connection's ``scopes`` for
+        its own resource, ``all`` for the Management API, none otherwise; ``organization_id`` — the connection's,
+        never for the Management API. Raises :class:`LogtoScopeError` when Logto dropped a requested scope.
+        """
+        return self._tokens.get(self._target(resource, scopes, organization_id)).value
+
+    def _target(self, resource: str | None, scopes: str | list[str] | None,
+                organization_id: str | None) -> TokenTarget:
+        settings = self.settings
+        organization_id = organization_id or None
+        if resource is None:
+            if settings.resource is not None:
+                resource = settings.resource
+            elif not (organization_id or settings.organization_id):
+                resource = settings.management_api_resource
+        elif not isinstance(resource, str) or not urlsplit(resource).scheme:
+            raise LogtoUsageError(f"resource {resource!r} is not an absolute URI; pass the API identifier "
+                                       "exactly as shown in Logto Console, e.g. https://shopping.api")
+        management = resource == settings.management_api_resource
+        if scopes is None:
+            if management:
+                parsed: tuple[str, ...] = (MANAGEMENT_API_SCOPE,)
+            else:
+                parsed = settings.scopes if resource == settings.resource else ()
+        else:
+            parsed = parse_scopes(scopes, where="scopes")
+        if organization_id is None and not management:
+            organization_id = settings.organization_id
+        return TokenTarget(resource, parsed, None if management else organization_id)
+
+    # --- Management API ---------------------------------------------------------------------------------------
+    def management_request(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None,
+                           json: Any = None) -> Any:
+        """Call the Management API: ``endpoint`` like ``/api/users`` or ``/users``. Returns the decoded JSON body
+        (None for 204 and for Logto's plain-text ``Created``/``OK``); raises :class:`LogtoApiError`."""
+        return _decode(self._management(method, endpoint, params=params, json=json), management=True)
+
+    def management_paginate(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
+                            page_size: int = MAX_PAGE_SIZE) -> Iterator[Any]:
+        """Every item of a Management API list, page by page, as a stream (memory holds one page).
+
+        Always sends ``page``/``page_size``, stops on ``Total-Number`` or a short page, and never follows Logto's
+        ``Link`` URLs (they lack the ``/api`` prefix). Endpoints that ignore paging return everything at once.
+        """
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise LogtoUsageError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
+        if params and {"page", "page_size"} & set(params):
+            raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params")
+        return self._pages(endpoint, dict(params or {}), page_size)
+
+    def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
+        page = 1
+        while True:
+            response = self._management("GET", endpoint, params={**params, "page": page, "page_size": page_size})
+            items = _decode(response, management=True)
+            if not isinstance(items, list):
+                raise LogtoApiError(f"Logto GET {urlsplit(response.url).path} did not answer a list, so it cannot "
+                                    "be paginated", status=response.status_code, method="GET",
+                                    path=urlsplit(response.url).path)
+            yield from items
+            total = response.headers.get("Total-Number")
+            if total is None or not total.isdigit() or len(items) < page_size or page * page_size >= int(total):
+                return
+            page += 1
+
+    def _management(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None,
+                    json: Any = None) -> requests.Response:
+        settings = self.settings
+        target = TokenTarget(settings.management_api_resource, (MANAGEMENT_API_SCOPE,))
+        return self._call(method, settings.management_api_base, endpoint, "/api", target, params, json, None)
+
+    # --- your API ---------------------------------------------------------------------------------------------
+    def resource_request(self, method: str, endpoint: str, *, resource: str | None = None,
+                         scopes: str | list[str] | None = None, params: Mapping[str, Any] | None = None,
+                         json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        """Call your API at the connection's ``api_base_url`` with a token for ``resource`` and ``scopes``
+        (defaults: the connection's ``resource`` and ``scopes``). Returns decoded JSON, or text when the API does
+        not answer JSON (None when empty); raises :class:`LogtoApiError`."""
+        settings = self.settings
+        if settings.api_base_url is None:
+            raise LogtoConnectionError(f"Logto connection {settings.conn_id!r} has no api_base_url extra: set it to "
+                                       "your API's base URL (resource API calls may only go there)")
+        if resource is None and settings.resource is None:
+            raise LogtoUsageError(f"no API resource: pass resource= or set the resource extra of Logto "
+                                       f"connection {settings.conn_id!r}")
+        if headers and any(name.lower() == "authorization" for name in headers):
+            raise LogtoUsageError("headers must not contain Authorization: the hook sets the bearer token")
+        target = self._target(resource, scopes, None)
+        response = self._call(method, settings.api_base_url, endpoint, "", target, params, json, headers)
+        return _decode(response, management=False)
+
+    # --- the one request path -----------------------------------------------------------------------------------
+    def _call(self, method: str, base: str, endpoint: str, drop_prefix: str, target: TokenTarget,
+              params: Mapping[str, Any] | None, json: Any, headers: Mapping[str, str] | None) -> requests.Response:
+        if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+            raise LogtoUsageError(f"method {method!r} is not one of {', '.join(HTTP_METHODS)}")
+        method = method.upper()
+        url, query = resolve(base, endpoint, drop_prefix=drop_prefix)
+        request_params = [*query, *_pairs(params)]
+        settings = self.settings
+        path = urlsplit(url).path
+        describe = f"{method} {path}"
+        for attempt in (1, 2):
+            token = self._tokens.get(target)
+            response = self._sender.send(
+                describe,
+                lambda: self._session.request(method, url, params=request_params, json=json, headers=headers,
+                                              auth=_HeaderAuth(f"Bearer {token.value}"), timeout=settings.timeout,
+                                              verify=settings.verify),
+                idempotent=method in SAFE_METHODS)
+            if response.status_code != 401 or attempt == 2:
+                break
+            log.info("Logto %s answered 401; fetching a new token and retrying once", describe)
+            self._tokens.discard(target, token.value)
+        if response.status_code >= 400:
+            raise self._api_error(response, method, path, target)
+        return response
+
+    def _api_error(self, response: requests.Response, method: str, path: str, target: TokenTarget) -> LogtoApiError:
+        settings = self.settings
+        status = response.status_code
+        body = _json_or_none(response)
+        code = body.get("code") if isinstance(body, dict) else None
+        message = body.get("message") if isinstance(body, dict) else None
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(body, dict) and not code and isinstance(body.get("error"), str):  # RFC 6750 style APIs
+            code, message = body["error"], body.get("error_description") or message
+        if code or message:
+            summary = (f"{code}: {message}" if code else str(message)).rstrip(".")
+        else:
+            summary = f"a non-JSON or unexpected body ({_excerpt(response)})"
+        management = target.resource == settings.management_api_resource
+        hint = _hint(status, data, management, settings, target)
+        request_id = response.headers.get(REQUEST_ID_HEADER)
+        suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
+        text = f"Logto {method} {path} failed with HTTP {status}, {summary}.{hint}{suffix}"
+        return LogtoApiError(text, status=status, code=code, message=message, request_id=request_id, data=data,
+                             method=method, path=path)
+
+    # --- Airflow's "Test" button ------------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token for the connection's default resource (no API call, nothing changes) and report it."""
+        try:
+            target = self._target(None, None, None)
+            token = self._tokens.get(target)
+        except LogtoError as error:
+            return False, str(error)
+        except Exception as error:  # the UI shows the message; it must never be a traceback
+            return False, f"{type(error).__name__}: {error}"
+        settings = self.settings
+        what = target.resource or f"organization {target.organization_id}"
+        scopes = " ".join(token.scopes) or "no scopes"
+        return True, (f"Connected to Logto at {settings.endpoint} as app {settings.app_id}: got a token for "
+                      f"{what} ({scopes}), valid for {token.expires_in} s.")
+
+
+def _pairs(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Query pairs; a list value repeats the key (Logto's ``search.<field>`` with ``exact`` takes several)."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is not None:
+                pairs.append((str(key), "true" if item is True else "false" if item is False else str(item)))
+    return pairs
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _excerpt(response: requests.Response) -> str:
+    text = " ".join(response.text.split())
+    return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"
+
+
+def _decode(response: requests.Response, *, management: bool) -> Any:
+    content_type = response.headers.get("Content-Type", "")
+    if response.status_code == 204 or not response.content:
+        return None
+    if "json" in content_type:
+        try:
+            return response.json()
+        except ValueError:
+            raise LogtoApiError(f"Logto answered {response.request.method} {urlsplit(response.url).path} with "
+                                f"malformed JSON ({_excerpt(response)})", status=response.status_code,
+                                method=str(response.request.method), path=urlsplit(response.url).path) from None
+    if not management:
+        return response.text
+    if content_type.startswith("text/plain"):
+        return None  # Koa's status text ("Created", "OK") for routes without a body
+    raise LogtoApiError(f"The Management API answered {_excerpt(response)} instead of JSON: is the connection's "
+                        "host the Logto endpoint (not the Console or a proxy page)?", status=response.status_code,
+                        method=str(response.request.method), path=urlsplit(response.url).path)
+
+
+def _hint(status: int, data: Any, management: bool, settings: LogtoSettings, target: TokenTarget) -> str:
+    """What to do about an API failure, in one sentence (empty when the code says it all)."""
+    app = settings.app_id
+    if status == 401:
+        claim = data.get("claim") if isinstance(data, dict) else None
+        if management and claim == "aud":
+            return (f" The Management API rejected a freshly issued token twice because of its audience "
+                    f"{target.resource}: check the connection's tenant_id (now {settings.tenant_id!r}); Logto Cloud "
+                    "tenants use https://<tenant>.logto.app/api, self-hosted Logto https://default.logto.app/api.")
+        if management:
+            return (" The Management API rejected a freshly issued token twice: check tenant_id (now "
+                    f"{settings.tenant_id!r}), and on Logto Cloud with a custom domain set host to "
+                    "https://<tenant>.logto.app, because the token's issuer must match the host you call.")
+        return (f" Your API rejected a freshly issued token twice: make sure it validates audience "
+                f"{target.resource} and trusts issuer {settings.endpoint}/oidc.")
+    if status == 403 and management:
+        return (f" App {app} needs a machine-to-machine role holding the Management API's 'all' permission, e.g. "
+                "\"Logto Management API access\".")
+    if status == 403:
+        return (f" The token lacks a permission this API requires: request it with scopes= (or the connection's "
+                f"scopes extra) and give app {app} an M2M role that holds it.")
+    if status == 429:
+        return " Logto kept answering 429 Too Many Requests within the retry budget; slow the task down."
+    return ""

@@ -1,0 +1,135 @@
+"""The one retry rule for every HTTP call the provider makes (token endpoint, Management API, resource APIs).
+
+Retried, within the connection's budget (``max_attempts`` and ``retry_deadline``):
+
+- **reads** (GET, HEAD, OPTIONS, and token requests, which change nothing): connection errors, timeouts, broken
+  or truncated bodies, HTTP 429, 500, 502, 503 and 504;
+- **writes** (POST, PUT, PATCH, DELETE): only what proves the request was not processed — the connection could
+  not be opened (refused, connect timeout) or HTTP 429. A timeout, a dropped connection or a 5xx after sending
+  may have taken effect, so a write is never repeated then.
+
+A 429 with Logto's ``auth.exceed_token_limit`` is not retried: the monthly token quota does not come back in
+seconds. The wait honours ``Retry-After`` (seconds or an HTTP date) and otherwise backs off exponentially
+(``retry_backoff_ms``, doubling, with jitter); no retry starts that would end after the deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import requests
+import tenacity
+from urllib3.exceptions import NewConnectionError
+
+from airflow_provider_logto.config import RetrySettings
+from airflow_provider_logto.exceptions import LogtoTransportError
+
+RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_QUOTA_CODE = "auth.exceed_token_limit"
+MAX_BACKOFF = 30.0
+
+log = logging.getLogger(__name__)
+
+
+def _never_sent(error: BaseException) -> bool:
+    """True when the connection could not even be opened, so the server cannot have seen the request."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, NewConnectionError):
+            return True
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
+    return False
+
+
+def is_transient(error: BaseException, *, idempotent: bool) -> bool:
+    if isinstance(error, requests.exceptions.SSLError):
+        return False  # a certificate problem does not heal by itself
+    if not idempotent:
+        return _never_sent(error)
+    return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                              requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError))
+
+
+def is_retryable_response(response: requests.Response, *, idempotent: bool) -> bool:
+    if response.status_code == 429:
+        return TOKEN_QUOTA_CODE not in response.text[:500]
+    return idempotent and response.status_code in RETRYABLE_READ_STATUSES
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds asked by ``Retry-After`` (delta-seconds or HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryingSender:
+    """Runs a request-sending callable under the retry rule above, logging each retry at INFO."""
+
+    def __init__(self, settings: RetrySettings) -> None:
+        self.settings = settings
+
+    def send(self, describe: str, send: Callable[[], requests.Response], *, idempotent: bool) -> requests.Response:
+        """The final response (which may still be an error status), or :class:`LogtoTransportError`."""
+        settings = self.settings
+        started = time.monotonic()
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(settings.max_attempts) | tenacity.stop_before_delay(settings.deadline),
+            wait=self._wait,
+            retry=(tenacity.retry_if_exception(lambda error: is_transient(error, idempotent=idempotent))
+                   | tenacity.retry_if_result(lambda response: is_retryable_response(response,
+                                                                                    idempotent=idempotent))),
+            before_sleep=lambda state: self._log_retry(describe, state),
+            retry_error_callback=lambda state: state.outcome.result(),  # the last answer, or its exception
+            reraise=True,
+        )
+        try:
+            return retrying(send)
+        except requests.exceptions.RequestException as error:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise LogtoTransportError(
+                f"Logto {describe} failed after {attempts} attempt(s) in {time.monotonic() - started:.1f} s: "
+                f"{type(error).__name__}: {_short(error)}. Check that the endpoint is reachable from the worker; "
+                "the retry budget is the connection's max_attempts and retry_deadline") from error
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            asked = retry_after(outcome.result())
+            if asked is not None:
+                return asked
+        backoff = min(MAX_BACKOFF, self.settings.backoff * 2 ** (state.attempt_number - 1))
+        return backoff * random.uniform(0.5, 1.0)
+
+    def _log_retry(self, describe: str, state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        assert outcome is not None
+        if outcome.failed:
+            error = outcome.exception()
+            reason = f"{type(error).__name__}: {_short(error)}"
+        else:
+            reason = f"answered HTTP {outcome.result().status_code}"
+        wait = state.upcoming_sleep
+        log.info("Logto %s: %s; retrying in %.2f s (attempt %d of %d)", describe, reason, wait,
+                      state.attempt_number + 1, self.settings.max_attempts)
+
+
+def _short(error: BaseException | None) -> str:
+    text = str(error)
+    return text if len(text) <= 300 else f"{text[:300]}…"

@@ -1,0 +1,238 @@
+"""M2M access tokens: the ``client_credentials`` grant, a process-wide cache and single-flight refresh.
+
+Tokens are cached per (endpoint, app id, secret hash, resource, sorted scopes, organization) for the whole
+process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
+leeway (a tenth of the lifetime, at most 60 s). When many threads need the same token at once, one fetches it
+and the others wait for that result. Logto Cloud meters token issuance, so this matters for cost too.
+
+After each fetch the granted scopes are compared with the requested ones. Logto silently drops scopes the app's
+M2M roles do not hold; a token without a scope the task asked for cannot do what the task wants and would only
+fail later with a vaguer 403, so a missing scope is an error (:class:`LogtoScopeError`) that names the scope
+and the M2M role to assign. Such tokens are not cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from airflow_provider_logto.config import MANAGEMENT_API_SCOPE, LogtoSettings
+from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
+from airflow_provider_logto.retrying import RetryingSender
+
+MAX_LEEWAY = 60.0
+REQUEST_ID_HEADER = "Logto-Core-Request-Id"
+MANAGEMENT_API_ROLE = "Logto Management API access"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenTarget:
+    """What a token is for: one API resource (None for a pure organization token), scopes, organization."""
+
+    resource: str | None
+    scopes: tuple[str, ...] = ()
+    organization_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A cached token. ``expires_at`` is on the ``time.monotonic()`` clock, leeway already subtracted."""
+
+    value: str
+    expires_at: float
+    expires_in: int
+    scopes: tuple[str, ...]
+
+    def __repr__(self) -> str:  # never show the token itself
+        return f"AccessToken(expires_in={self.expires_in}, scopes={self.scopes})"
+
+    def fresh(self) -> bool:
+        return time.monotonic() < self.expires_at
+
+
+_CacheKey = tuple[str, str, str, str | None, tuple[str, ...], str | None]
+
+
+class TokenCache:
+    """Process-wide token store with one lock per key for single-flight fetching."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[_CacheKey, AccessToken] = {}
+        self._key_locks: dict[_CacheKey, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get_or_fetch(self, key: _CacheKey, fetch: Callable[[], AccessToken]) -> AccessToken:
+        token = self._tokens.get(key)
+        if token is not None and token.fresh():
+            return token
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            token = self._tokens.get(key)
+            if token is not None and token.fresh():
+                return token  # another thread fetched it while this one waited
+            token = fetch()
+            self._tokens[key] = token
+            return token
+
+    def discard(self, key: _CacheKey, value: str) -> None:
+        """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays)."""
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.value == value:
+                del self._tokens[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+TOKEN_CACHE = TokenCache()
+
+
+class ClientCredentialsTokens:
+    """Gets tokens for one connection's app: cached, single-flight, retried, scope-checked, masked."""
+
+    def __init__(self, settings: LogtoSettings, session: requests.Session, sender: RetryingSender,
+                 mask: Callable[[str], None], cache: TokenCache = TOKEN_CACHE) -> None:
+        self.settings = settings
+        self.session = session
+        self.sender = sender
+        self.mask = mask
+        self.cache = cache
+        self._secret_hash = hashlib.sha256(settings.app_secret.encode()).hexdigest()
+
+    def _key(self, target: TokenTarget) -> _CacheKey:
+        return (self.settings.endpoint, self.settings.app_id, self._secret_hash, target.resource,
+                tuple(sorted(target.scopes)), target.organization_id)
+
+    def get(self, target: TokenTarget) -> AccessToken:
+        return self.cache.get_or_fetch(self._key(target), lambda: self._fetch(target))
+
+    def discard(self, target: TokenTarget, value: str) -> None:
+        self.cache.discard(self._key(target), value)
+
+    def _fetch(self, target: TokenTarget) -> AccessToken:
+        settings = self.settings
+        form: dict[str, str] = {"grant_type": "client_credentials"}
+        if target.resource is not None:
+            form["resource"] = target.resource
+        if target.scopes:
+            form["scope"] = " ".join(target.scopes)
+        if target.organization_id is not None:
+            form["organization_id"] = target.organization_id
+        headers = {"Accept": "application/json"}
+        if settings.client_auth == "client_secret_post":
+            form.update(client_id=settings.app_id, client_secret=settings.app_secret)
+        else:  # RFC 6749 §2.3.1: form-encode both parts before base64
+            pair = f"{quote(settings.app_id, safe='')}:{quote(settings.app_secret, safe='')}"
+            headers["Authorization"] = f"Basic {base64.b64encode(pair.encode()).decode()}"
+        started = time.monotonic()
+        response = self.sender.send(
+            f"token request for {target.resource or 'organization ' + str(target.organization_id)}",
+            lambda: self.session.post(settings.token_endpoint, data=form, headers=headers,
+                                      timeout=settings.timeout, verify=settings.verify, allow_redirects=False),
+            idempotent=True)
+        body = _json_object(response)
+        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+            raise self._refusal(response, body, target)
+        value = body["access_token"]
+        self.mask(value)
+        expires_in = _expires_in(body.get("expires_in"))
+        granted = tuple(str(body.get("scope") or "").split())
+        missing = [scope for scope in target.scopes if scope not in granted]
+        if missing:
+            raise self._scope_error(target, missing, response)
+        leeway = min(MAX_LEEWAY, expires_in / 10)
+        log.info("Fetched a Logto access token for %s (scopes: %s), valid for %d s",
+                 target.resource or f"organization {target.organization_id}", " ".join(granted) or "none",
+                 expires_in)
+        return AccessToken(value, started + expires_in - leeway, expires_in, granted)
+
+    def _scope_error(self, target: TokenTarget, missing: list[str], response: requests.Response) -> LogtoScopeError:
+        app_id = self.settings.app_id
+        listed = ", ".join(f"'{scope}'" for scope in missing)
+        if target.resource == self.settings.management_api_resource:
+            fix = (f"assign app {app_id} a machine-to-machine role that holds the Management API's "
+                   f"'{MANAGEMENT_API_SCOPE}' permission, e.g. the built-in \"{MANAGEMENT_API_ROLE}\" role "
+                   "(Logto Console → Applications → your M2M app → Roles)")
+        else:
+            fix = (f"assign app {app_id} a machine-to-machine role holding these permissions of API resource "
+                   f"{target.resource}, or request only the scopes it has")
+        return LogtoScopeError(
+            f"Logto issued a token for {target.resource} without the requested scope(s) {listed}: Logto drops "
+            f"scopes the app's M2M roles do not grant. Fix: {fix}.",
+            missing_scopes=missing, status=response.status_code, request_id=response.headers.get(REQUEST_ID_HEADER))
+
+    def _refusal(self, response: requests.Response, body: dict[str, Any], target: TokenTarget) -> LogtoTokenError:
+        settings = self.settings
+        status = response.status_code
+        error = body.get("error")
+        description = body.get("error_description")
+        code = body.get("code")
+        request_id = response.headers.get(REQUEST_ID_HEADER)
+        resource = target.resource
+        if error == "invalid_client" and status == 400:
+            text = (f"Logto does not know app ID {settings.app_id!r} (invalid_client: {description}). Check the "
+                    f"connection's login (App ID) and that host {settings.endpoint} is the right Logto tenant")
+        elif error == "invalid_client":
+            text = (f"Logto rejected the app credentials (invalid_client: {description}). Check the connection's "
+                    f"password (App secret) for app {settings.app_id}; rotate it in Logto Console if in doubt")
+        elif error == "invalid_target":
+            text = (f"Logto refused the API resource {resource!r} (invalid_target: {description}). The resource "
+                    "must equal an API resource's identifier exactly — a trailing slash counts. The Management "
+                    f"API of this tenant is {settings.management_api_resource}")
+        elif error == "invalid_request" and description and "expired" in description:
+            text = (f"The secret of app {settings.app_id} has expired ({description}). Create a new secret in "
+                    "Logto Console and update the connection's password")
+        elif error == "access_denied" and target.organization_id:
+            text = (f"App {settings.app_id} may not get tokens for organization {target.organization_id} "
+                    f"(access_denied: {description}). Add the app to that organization in Logto Console")
+        elif error in ("unsupported_grant_type", "unauthorized_client"):
+            text = (f"App {settings.app_id} cannot use the client_credentials grant ({error}: {description}). "
+                    "Use a machine-to-machine application")
+        elif code == "auth.exceed_token_limit":
+            text = (f"Logto refused to issue more tokens ({code}: {body.get('message')}). The tenant's monthly "
+                    "M2M token quota is used up; raise the plan's limit or wait for the next period")
+        elif status == 429:
+            text = "Logto's token endpoint kept answering 429 Too Many Requests within the retry budget"
+        elif status == 200:
+            text = "Logto's token endpoint answered 200 without an access_token"
+        else:
+            detail = f"{error}: {description}" if error else (code or _excerpt(response))
+            text = f"Logto's token endpoint answered HTTP {status} ({detail})"
+        suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
+        return LogtoTokenError(f"{text}.{suffix}", status=status, error=error or code,
+                               error_description=description, code=code, request_id=request_id)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _expires_in(value: Any) -> int:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(seconds, 0)
+
+
+def _excerpt(response: requests.Response) -> str:
+    text = " ".join(response.text.split())
+    return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"

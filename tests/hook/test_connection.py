@@ -1,0 +1,192 @@
+"""The ``logto`` connection: validation with clear messages, tenant derivation, and the connection form."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from airflow_provider_logto.config import LogtoSettings
+from airflow_provider_logto.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_logto.exceptions import LogtoConnectionError
+from airflow_provider_logto.get_provider_info import get_provider_info
+from airflow_provider_logto.hooks.logto import LogtoHook
+from airflow_provider_logto.testing import LogtoEmulator, M2MApp
+from tests.hook.conftest import HookFactory, set_connection
+
+GOOD = {"host": "https://acme.logto.app", "login": "app-id", "password": "app-secret-value"}
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any] | None = None, **fields: Any) -> LogtoSettings:
+    set_connection(monkeypatch, "logto_check", **{**GOOD, **fields}, extra=extra or {})
+    return LogtoHook("logto_check").settings
+
+
+@pytest.mark.parametrize(("fields", "extra", "message"), [
+    ({"host": None}, {}, "host (Logto endpoint) is empty"),
+    ({"host": "acme.logto.app"}, {}, "has no scheme"),
+    ({"host": "ftp://acme.logto.app"}, {}, "needs a scheme and a host"),
+    ({"login": None}, {}, "login (App ID) is empty"),
+    ({"password": None}, {}, "password (App secret) is empty"),
+    ({}, {"client_auth": "private_key_jwt"}, "client_auth 'private_key_jwt' is not supported"),
+    ({}, {"timeout": "soon"}, "timeout must be a number"),
+    ({}, {"timeout": 0}, "timeout must be a positive number"),
+    ({}, {"max_attempts": 1.5}, "max_attempts must be a positive whole number"),
+    ({"host": "http://logto.internal.example"}, {}, "plain http:// to a non-local host"),
+    ({}, {"api_base_url": "http://api.example.com"}, "api_base_url 'http://api.example.com' uses plain http://"),
+    ({}, {"api_base_url": "api.example.com"}, "api_base_url 'api.example.com' needs a scheme"),
+    ({}, {"verify": "/no/such/ca.pem"}, "neither true/false nor an existing CA bundle"),
+    ({}, {"allow_insecure_http": "maybe"}, "allow_insecure_http must be true or false"),
+    ({}, {"tenant_id": "other"}, "contradicts the host"),
+    ({}, {"resource": "shopping.api"}, "not an absolute URI"),
+    ({}, {"scopes": 42}, "space-separated string or a list"),
+])
+def test_bad_connections_fail_with_one_clear_message(monkeypatch: pytest.MonkeyPatch, fields: dict, extra: dict,
+                                                     message: str) -> None:
+    with pytest.raises(LogtoConnectionError, match="logto_check") as raised:
+        _settings(monkeypatch, extra, **fields)
+    assert message in str(raised.value)
+    assert "app-secret-value" not in str(raised.value)
+
+
+def test_plain_http_is_allowed_to_loopback_or_with_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _settings(monkeypatch, host="http://localhost:3001").endpoint == "http://localhost:3001"
+    assert _settings(monkeypatch, host="http://127.0.0.1:3001/").endpoint == "http://127.0.0.1:3001"
+    opted = _settings(monkeypatch, {"allow_insecure_http": True}, host="http://logto.internal:3001")
+    assert opted.endpoint == "http://logto.internal:3001"
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(monkeypatch)
+    assert settings.verify is True
+    assert settings.client_auth == "client_secret_basic"
+    assert (settings.timeout, settings.retry.max_attempts) == (30, 5)
+    assert settings.resource is None and settings.scopes == ()
+
+
+def test_extras_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(monkeypatch, {"resource": "https://shopping.api", "scopes": ["read:products", "x y"],
+                                       "verify": "false", "timeout": "12.5", "organization_id": "org1",
+                                       "api_base_url": "https://api.example.com/v1/"})
+    assert settings.scopes == ("read:products", "x", "y")
+    assert settings.verify is False and settings.timeout == 12.5
+    assert settings.api_base_url == "https://api.example.com/v1"
+    assert settings.organization_id == "org1"
+
+
+def test_unknown_extras_are_warned_about(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    _settings(monkeypatch, {"scope": "all"})
+    assert "unknown extra field(s) scope" in caplog.text
+
+
+@pytest.mark.parametrize(("host", "extra", "tenant", "resource"), [
+    ("https://abc123.logto.app", {}, "abc123", "https://abc123.logto.app/api"),
+    ("https://abc123.logto.app", {"tenant_id": "abc123"}, "abc123", "https://abc123.logto.app/api"),
+    ("http://localhost:3001", {}, "default", "https://default.logto.app/api"),
+    ("https://auth.example.com", {}, "default", "https://default.logto.app/api"),
+    ("https://auth.example.com", {"tenant_id": "xyz789"}, "xyz789", "https://xyz789.logto.app/api"),
+])
+def test_tenant_derivation(monkeypatch: pytest.MonkeyPatch, host: str, extra: dict, tenant: str,
+                           resource: str) -> None:
+    settings = _settings(monkeypatch, extra, host=host)
+    assert (settings.tenant_id, settings.management_api_resource) == (tenant, resource)
+    assert settings.management_api_base == f"{host.rstrip('/')}/api"
+
+
+def test_cloud_tenant_end_to_end(connect: HookFactory) -> None:
+    with LogtoEmulator(tenant_id="abc123") as cloud:
+        app = cloud.add_m2m_app("cloud")
+        hook = connect(app, conn_id="cloud", tenant_id="abc123")
+        hook.settings  # noqa: B018
+        object.__setattr__(hook.settings, "endpoint", cloud.endpoint)
+        assert hook.management_request("GET", "/users") == []
+        assert cloud.tokens_issued(resource="https://abc123.logto.app/api") == 1
+
+
+def test_wrong_tenant_gives_an_actionable_token_error(emulator: LogtoEmulator, management_app: M2MApp,
+                                                      connect: HookFactory) -> None:
+    from airflow_provider_logto.exceptions import LogtoTokenError
+
+    hook = connect(management_app, tenant_id="wrongtenant")
+    with pytest.raises(LogtoTokenError, match="https://wrongtenant.logto.app/api"):
+        hook.management_request("GET", "/users")
+
+
+def test_settings_repr_hides_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "app-secret-value" not in repr(_settings(monkeypatch))
+
+
+# --- the connection form -----------------------------------------------------------------------------------------
+def _conn_fields_as_api() -> dict[str, Any]:
+    """What Airflow 3.2+ makes of conn-fields (ProvidersManager's own conversion)."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    return {name: manager._to_api_format(name, spec) for name, spec in CONN_FIELDS.items()}
+
+
+def _legacy_fields_as_api() -> dict[str, Any]:
+    """What Airflow's API server makes of the legacy classmethods, with wtforms/FAB mocked as it does itself."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService as Meta
+
+    modules = {name: mock.MagicMock() for name in ("wtforms", "wtforms.validators", "flask_babel",
+                                                   "flask_appbuilder", "flask_appbuilder.fieldwidgets")}
+    with mock.patch.dict(sys.modules, modules), \
+            mock.patch("wtforms.StringField", Meta.MockStringField), \
+            mock.patch("wtforms.IntegerField", Meta.MockIntegerField), \
+            mock.patch("wtforms.BooleanField", Meta.MockBooleanField), \
+            mock.patch("wtforms.validators.Optional", Meta.MockOptional), \
+            mock.patch("wtforms.validators.any_of", Meta.MockEnum), \
+            mock.patch("flask_babel.lazy_gettext", str), \
+            mock.patch("flask_appbuilder.fieldwidgets.BS3TextFieldWidget", Meta.MockAnyWidget):
+        widgets = LogtoHook.get_connection_form_widgets()
+    return {name: widget.param.dump() for name, widget in widgets.items()}
+
+
+def test_declarative_and_legacy_forms_are_equal() -> None:
+    declarative = _conn_fields_as_api()
+    legacy = _legacy_fields_as_api()
+    assert list(declarative) == list(legacy)
+    for name in declarative:
+        assert declarative[name]["value"] == legacy[name]["value"], name
+        assert declarative[name]["description"] == legacy[name]["description"], name
+        # the declarative schema also repeats the default, which both carry as "value"
+        assert {k: v for k, v in declarative[name]["schema"].items() if k != "default"} == legacy[name]["schema"]
+    behaviour = LogtoHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"]
+    assert behaviour["relabeling"] == UI_FIELD_BEHAVIOUR["relabeling"]
+    assert behaviour["placeholders"] == UI_FIELD_BEHAVIOUR["placeholders"]
+
+
+def test_provider_info_declares_the_connection_type() -> None:
+    (entry,) = get_provider_info()["connection-types"]
+    assert entry["connection-type"] == "logto" and entry["hook-name"] == "Logto"
+    assert entry["hook-class-name"] == f"{LogtoHook.__module__}.{LogtoHook.__name__}"
+    assert {"resource", "scopes", "api_base_url", "tenant_id", "organization_id", "client_auth", "verify",
+            "timeout", "allow_insecure_http"} <= set(entry["conn-fields"])
+
+
+def test_what_the_airflow_3_3_ui_receives() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    HookMetaService.hook_meta_data.cache_clear()
+    (logto,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "logto"]
+    assert logto.hook_name == "Logto"
+    assert logto.standard_fields.host.title == "Logto endpoint"
+    assert logto.standard_fields.login.title == "App ID"
+    assert logto.standard_fields.password.title == "App secret"
+    assert logto.standard_fields.port.hidden is True and logto.standard_fields.url_schema.hidden is True
+    assert set(logto.extra_fields) == set(CONN_FIELDS)
+    assert logto.extra_fields["client_auth"]["value"] == "client_secret_basic"
+    assert logto.extra_fields["client_auth"]["schema"]["enum"] == ["client_secret_basic", "client_secret_post"]
+    assert "***" not in json.dumps(logto.model_dump(mode="json"))
+
+
+def test_masked_extra_names_are_avoided() -> None:
+    from airflow.providers.common.compat.sdk import redact
+
+    extras = {name: spec["schema"].get("default", "visible") for name, spec in CONN_FIELDS.items()}
+    assert redact(extras) == extras
