@@ -13,13 +13,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_logto.testing
+	$(BIN)/python -m airflow_provider_logto.testing.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_emulator.py
+	$(BIN)/python tests/benchmarks/bench_export.py
 
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing

@@ -3,8 +3,11 @@ own APIs protected by Logto."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import ssl
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,14 +23,29 @@ from airflow_provider_logto.connection_form import (
     legacy_field_behaviour,
     legacy_form_widgets,
 )
-from airflow_provider_logto.exceptions import LogtoApiError, LogtoConnectionError, LogtoError, LogtoUsageError
+from airflow_provider_logto.exceptions import (
+    LogtoApiError,
+    LogtoConnectionError,
+    LogtoError,
+    LogtoTransportError,
+    LogtoUsageError,
+)
 from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender
 from airflow_provider_logto.tokens import REQUEST_ID_HEADER, ClientCredentialsTokens, TokenTarget
 from airflow_provider_logto.urls import origin, resolve
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+USER_AGENT = "airflow-provider-logto"
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ManagementResult:
+    """A Management API answer: the decoded body and, for paginated lists, Logto's ``Total-Number``."""
+
+    body: Any
+    total: int | None
 
 
 class _OriginBoundSession(requests.Session):
@@ -109,7 +127,7 @@ class LogtoHook(BaseHook):
     @cached_property
     def _session(self) -> requests.Session:
         session = _OriginBoundSession()
-        session.headers["User-Agent"] = "airflow-provider-logto"
+        session.headers["User-Agent"] = USER_AGENT
         return session
 
     @cached_property
@@ -184,23 +202,55 @@ class LogtoHook(BaseHook):
     def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
         page = 1
         while True:
-            response = self._management("GET", endpoint, params={**params, "page": page, "page_size": page_size})
-            items = _decode(response, management=True)
-            if not isinstance(items, list):
-                raise LogtoApiError(f"Logto GET {urlsplit(response.url).path} did not answer a list, so it cannot "
-                                    "be paginated", status=response.status_code, method="GET",
-                                    path=urlsplit(response.url).path)
-            yield from items
-            total = response.headers.get("Total-Number")
-            if total is None or not total.isdigit() or len(items) < page_size or page * page_size >= int(total):
+            result = self.management_get(endpoint, params={**params, "page": page, "page_size": page_size})
+            if not isinstance(result.body, list):
+                raise LogtoUsageError(f"Logto GET {endpoint} did not answer a list, so it cannot be paginated")
+            yield from result.body
+            if result.total is None or len(result.body) < page_size or page * page_size >= result.total:
                 return
             page += 1
 
+    def management_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
+        """GET a Management API endpoint; the body plus ``Total-Number`` when Logto paginated the answer."""
+        return _result(self._management("GET", endpoint, params=params))
+
+    async def amanagement_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
+        """:meth:`management_get` for triggers: the request goes out through an async HTTP client.
+
+        The token comes from the same cache (fetched in a worker thread when needed) and a 401 refreshes it once.
+        Transient failures are not retried here: a polling trigger simply asks again at its next poke.
+        """
+        import httpx
+
+        settings = await asyncio.to_thread(lambda: self.settings)
+        target = self._management_target()
+        url, query = resolve(settings.management_api_base, endpoint, drop_prefix="/api")
+        verify: Any = ssl.create_default_context(cafile=settings.verify) if isinstance(settings.verify, str) \
+            else settings.verify
+        try:
+            async with httpx.AsyncClient(verify=verify, timeout=settings.timeout, follow_redirects=False,
+                                         headers={"User-Agent": USER_AGENT}) as client:
+                for attempt in (1, 2):
+                    token = await asyncio.to_thread(self._tokens.get, target)
+                    response = await client.get(url, params=[*query, *_pairs(params)],
+                                                headers={"Authorization": f"Bearer {token.value}"})
+                    if response.status_code != 401 or attempt == 2:
+                        break
+                    self._tokens.discard(target, token.value)
+        except httpx.TransportError as error:
+            raise LogtoTransportError(f"Logto GET {urlsplit(url).path} failed: {type(error).__name__}: "
+                                      f"{error}") from error
+        if response.status_code >= 400:
+            raise self._api_error(response, "GET", urlsplit(url).path, target)
+        return _result(response)
+
+    def _management_target(self) -> TokenTarget:
+        return TokenTarget(self.settings.management_api_resource, (MANAGEMENT_API_SCOPE,))
+
     def _management(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None,
                     json: Any = None) -> requests.Response:
-        settings = self.settings
-        target = TokenTarget(settings.management_api_resource, (MANAGEMENT_API_SCOPE,))
-        return self._call(method, settings.management_api_base, endpoint, "/api", target, params, json, None)
+        return self._call(method, self.settings.management_api_base, endpoint, "/api", self._management_target(),
+                          params, json, None)
 
     # --- your API ---------------------------------------------------------------------------------------------
     def resource_request(self, method: str, endpoint: str, *, resource: str | None = None,
@@ -287,6 +337,11 @@ class LogtoHook(BaseHook):
                       f"{what} ({scopes}), valid for {token.expires_in} s.")
 
 
+def _result(response: Any) -> ManagementResult:
+    total = response.headers.get("Total-Number")
+    return ManagementResult(_decode(response, management=True), int(total) if total and total.isdigit() else None)
+
+
 def _pairs(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """Query pairs; a list value repeats the key (Logto's ``search.<field>`` with ``exact`` takes several)."""
     pairs: list[tuple[str, str]] = []
@@ -309,7 +364,8 @@ def _excerpt(response: requests.Response) -> str:
     return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"
 
 
-def _decode(response: requests.Response, *, management: bool) -> Any:
+def _decode(response: Any, *, management: bool) -> Any:
+    """The body of a successful answer (``requests`` or ``httpx`` response)."""
     content_type = response.headers.get("Content-Type", "")
     if response.status_code == 204 or not response.content:
         return None
@@ -317,16 +373,16 @@ def _decode(response: requests.Response, *, management: bool) -> Any:
         try:
             return response.json()
         except ValueError:
-            raise LogtoApiError(f"Logto answered {response.request.method} {urlsplit(response.url).path} with "
+            raise LogtoApiError(f"Logto answered {response.request.method} {urlsplit(str(response.url)).path} with "
                                 f"malformed JSON ({_excerpt(response)})", status=response.status_code,
-                                method=str(response.request.method), path=urlsplit(response.url).path) from None
+                                method=str(response.request.method), path=urlsplit(str(response.url)).path) from None
     if not management:
         return response.text
     if content_type.startswith("text/plain"):
         return None  # Koa's status text ("Created", "OK") for routes without a body
     raise LogtoApiError(f"The Management API answered {_excerpt(response)} instead of JSON: is the connection's "
                         "host the Logto endpoint (not the Console or a proxy page)?", status=response.status_code,
-                        method=str(response.request.method), path=urlsplit(response.url).path)
+                        method=str(response.request.method), path=urlsplit(str(response.url)).path)
 
 
 def _hint(status: int, data: Any, management: bool, settings: LogtoSettings, target: TokenTarget) -> str:

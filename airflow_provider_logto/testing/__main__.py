@@ -12,24 +12,8 @@ import signal
 import threading
 
 from airflow_provider_logto.testing.emulator import LogtoEmulator
-from airflow_provider_logto.testing.resource_server import SHOPPING_API_INDICATOR, SHOPPING_API_SCOPES
-
-SHOPPING_ROLE = "Shopping service"
-
-
-def seed_demo(emulator: LogtoEmulator, users: int = 0) -> dict[str, str]:
-    """Seed the demo apps (and ``users`` sample users); return ``{AIRFLOW_CONN_* name: value}``."""
-    management_app = emulator.add_m2m_app("Airflow (Management API)")
-    emulator.add_role(SHOPPING_ROLE, {SHOPPING_API_INDICATOR: SHOPPING_API_SCOPES})
-    shopping_app = emulator.add_m2m_app("Airflow (shopping API)", roles=[SHOPPING_ROLE])
-    for number in range(1, users + 1):
-        emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com", name=f"User {number}")
-    return {
-        "AIRFLOW_CONN_LOGTO_DEFAULT": emulator.airflow_connection(management_app),
-        "AIRFLOW_CONN_LOGTO_SHOPPING": emulator.airflow_connection(
-            shopping_app, resource=SHOPPING_API_INDICATOR, scopes=SHOPPING_API_SCOPES),
-    }
-
+from airflow_provider_logto.testing.resource_server import SHOPPING_API_INDICATOR
+from airflow_provider_logto.testing.seed import seed_demo
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="logto-emulator", description=__doc__)

@@ -7,10 +7,5 @@ from tests.emulator.helpers import Api, access_token
 
 
 @pytest.fixture
-def management_app(emulator: LogtoEmulator) -> M2MApp:
-    return emulator.add_m2m_app("Airflow")
-
-
-@pytest.fixture
 def api(emulator: LogtoEmulator, management_app: M2MApp) -> Api:
     return Api(emulator, access_token(emulator, management_app))

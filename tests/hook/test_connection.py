@@ -15,7 +15,7 @@ from airflow_provider_logto.exceptions import LogtoConnectionError
 from airflow_provider_logto.get_provider_info import get_provider_info
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.hook.conftest import HookFactory, set_connection
+from tests.helpers import HookFactory, set_connection
 
 GOOD = {"host": "https://acme.logto.app", "login": "app-id", "password": "app-secret-value"}
 

@@ -18,7 +18,7 @@ from airflow_provider_logto.exceptions import (
     LogtoUsageError,
 )
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.hook.conftest import HookFactory, token_requests
+from tests.helpers import HookFactory, token_requests
 
 
 def _calls(emulator: LogtoEmulator, path: str, method: str = "GET") -> int:

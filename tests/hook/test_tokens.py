@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.hook.conftest import HookFactory, token_requests
+from tests.helpers import HookFactory, token_requests
 
 
 def test_one_token_request_for_a_thousand_calls(emulator: LogtoEmulator, management_app: M2MApp,

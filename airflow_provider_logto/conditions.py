@@ -1,0 +1,67 @@
+"""What a sensor waits for, as plain data: it travels from the sensor to its trigger, so it holds no callable.
+
+- ``min_count=N``: a list endpoint has at least N items (Logto's ``Total-Number`` when it paginates, else the
+  length of the answer) — e.g. an organization has N members;
+- ``field="a.b"`` with ``expected_value``: a field of the answer equals a value — e.g. ``isSuspended`` is true;
+- neither: the endpoint answers, and a list answer is not empty — e.g. a user exists, a search finds someone.
+
+A 404 means "not yet" in every case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_provider_logto.exceptions import LogtoUsageError
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ResponseCondition:
+    min_count: int | None = None
+    field: str | None = None
+    expected_value: Any = None
+
+    def validate(self) -> ResponseCondition:
+        if self.min_count is not None and self.field is not None:
+            raise LogtoUsageError("give either min_count or field/expected_value, not both")
+        if self.min_count is not None and (isinstance(self.min_count, bool) or not isinstance(self.min_count, int)
+                                           or self.min_count < 0):
+            raise LogtoUsageError(f"min_count must be a whole number >= 0, not {self.min_count!r}")
+        if self.field is not None and (not isinstance(self.field, str) or not self.field.strip(".")):
+            raise LogtoUsageError(f"field must be a dotted path such as 'customData.team', not {self.field!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def met(self, body: Any, total: int | None) -> bool:
+        if self.min_count is not None:
+            if total is None and not isinstance(body, list):
+                raise LogtoUsageError("min_count needs a list endpoint, but the answer is not a list")
+            return (total if total is not None else len(body)) >= self.min_count
+        if self.field is not None:
+            return _lookup(body, self.field) == self.expected_value
+        return body is not None and not (isinstance(body, list) and not body)
+
+    def describe(self) -> str:
+        if self.min_count is not None:
+            return f"at least {self.min_count} item(s)"
+        if self.field is not None:
+            return f"{self.field} == {self.expected_value!r}"
+        return "a non-empty answer"
+
+
+def _lookup(body: Any, path: str) -> Any:
+    """``customData.team`` or ``0.id``: dict keys and list indexes; a missing step gives a sentinel."""
+    value = body
+    for step in path.split("."):
+        if isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return _MISSING
+    return value

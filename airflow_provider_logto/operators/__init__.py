@@ -1,0 +1,1 @@
+"""Operators for the Logto Management API and for APIs protected by Logto."""
