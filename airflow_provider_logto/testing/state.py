@@ -24,6 +24,8 @@ MANAGEMENT_API_ROLE = "Logto Management API access"
 MANAGEMENT_API_SCOPE = "all"
 ROLE_TYPES = ("User", "MachineToMachine")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_IDENTIFIER_CODES = {"username": "user.username_already_in_use", "primaryEmail": "user.email_already_in_use",
+                     "primaryPhone": "user.phone_already_in_use"}
 _SECRET_ALPHABET = _ID_ALPHABET + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -73,6 +75,7 @@ class TenantState:
         self.app_roles: dict[str, list[str]] = {}
         self.secret_expires_at: dict[str, int | None] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.identifier_index: dict[str, dict[str, str]] = {field: {} for field in _IDENTIFIER_CODES}
         self.user_order: dict[str, int] = {}
         self.user_roles: dict[str, list[str]] = {}
         self.organizations: dict[str, dict[str, Any]] = {}
@@ -230,6 +233,7 @@ class TenantState:
                 "isSuspended": False, "hasPassword": bool(fields.get("password")),
             }
             self.users[user["id"]] = user
+            self._index_user(user, add=True)
             self.user_order[user["id"]] = next(self._sequence)
             self.user_roles[user["id"]] = []
             return user
@@ -238,18 +242,27 @@ class TenantState:
         with self.lock:
             user = self.get("users", user_id)
             self._check_user_identifiers(fields, exclude_id=user_id)
+            self._index_user(user, add=False)
             user.update(copy.deepcopy(dict(fields)))
+            self._index_user(user, add=True)
             user["updatedAt"] = now_ms()
             return user
 
     def _check_user_identifiers(self, fields: Mapping[str, Any], exclude_id: str | None) -> None:
-        for field, code in (("username", "user.username_already_in_use"),
-                            ("primaryEmail", "user.email_already_in_use"),
-                            ("primaryPhone", "user.phone_already_in_use")):
+        """Usernames, emails and phones are unique case-insensitively (422 with Logto's code)."""
+        for field, code in _IDENTIFIER_CODES.items():
             value = fields.get(field)
-            if value and any(u[field] is not None and u[field].lower() == str(value).lower()
-                             for u in self.users.values() if u["id"] != exclude_id):
+            owner = self.identifier_index[field].get(str(value).lower()) if value else None
+            if owner is not None and owner != exclude_id:
                 raise api_error(code)
+
+    def _index_user(self, user: dict[str, Any], *, add: bool) -> None:
+        for field, index in self.identifier_index.items():
+            if user[field]:
+                if add:
+                    index[str(user[field]).lower()] = user["id"]
+                else:
+                    index.pop(str(user[field]).lower(), None)
 
     def users_newest_first(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -257,7 +270,7 @@ class TenantState:
 
     def delete_user(self, user_id: str) -> None:
         with self.lock:
-            self.get("users", user_id)
+            self._index_user(self.get("users", user_id), add=False)
             del self.users[user_id], self.user_order[user_id], self.user_roles[user_id]
             for members in self.org_users.values():
                 if user_id in members:
