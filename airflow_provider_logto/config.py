@@ -27,6 +27,7 @@ from airflow_provider_logto.exceptions import LogtoConnectionError
 log = logging.getLogger(__name__)
 
 MANAGEMENT_API_SCOPE = "all"
+MANAGEMENT_API_ROLE = "Logto Management API access"  # the built-in M2M role holding MANAGEMENT_API_SCOPE
 _LEGACY_EXTRA_PREFIX = "extra__logto__"  # how Airflow < 2.3 forms stored custom fields
 _CLOUD_HOST = re.compile(r"^([a-z0-9]+)\.logto\.app$")
 _TRUE = {"true", "1", "yes", "on"}

@@ -25,13 +25,12 @@ from urllib.parse import quote
 
 import requests
 
-from airflow_provider_logto.config import MANAGEMENT_API_SCOPE, LogtoSettings
+from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
 from airflow_provider_logto.retrying import RetryingSender
+from airflow_provider_logto.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none
 
 MAX_LEEWAY = 60.0
-REQUEST_ID_HEADER = "Logto-Core-Request-Id"
-MANAGEMENT_API_ROLE = "Logto Management API access"
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +131,21 @@ class ClientCredentialsTokens:
             form["scope"] = " ".join(target.scopes)
         if target.organization_id is not None:
             form["organization_id"] = target.organization_id
-        headers = {"Accept": "application/json"}
+        basic: str | None = None
         if settings.client_auth == "client_secret_post":
             form.update(client_id=settings.app_id, client_secret=settings.app_secret)
         else:  # RFC 6749 §2.3.1: form-encode both parts before base64
             pair = f"{quote(settings.app_id, safe='')}:{quote(settings.app_secret, safe='')}"
-            headers["Authorization"] = f"Basic {base64.b64encode(pair.encode()).decode()}"
+            basic = f"Basic {base64.b64encode(pair.encode()).decode()}"
         started = time.monotonic()
         response = self.sender.send(
             f"token request for {target.resource or 'organization ' + str(target.organization_id)}",
-            lambda: self.session.post(settings.token_endpoint, data=form, headers=headers,
-                                      timeout=settings.timeout, verify=settings.verify, allow_redirects=False),
+            lambda: self.session.post(settings.token_endpoint, data=form, headers={"Accept": "application/json"},
+                                      auth=HeaderAuth(basic), timeout=settings.timeout, verify=settings.verify,
+                                      allow_redirects=False),
             idempotent=True)
-        body = _json_object(response)
+        body = json_or_none(response)
+        body = body if isinstance(body, dict) else {}
         if response.status_code != 200 or not isinstance(body.get("access_token"), str):
             raise self._refusal(response, body, target)
         value = body["access_token"]
@@ -210,19 +211,11 @@ class ClientCredentialsTokens:
         elif status == 200:
             text = "Logto's token endpoint answered 200 without an access_token"
         else:
-            detail = f"{error}: {description}" if error else (code or _excerpt(response))
+            detail = f"{error}: {description}" if error else (code or excerpt(response))
             text = f"Logto's token endpoint answered HTTP {status} ({detail})"
         suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
         return LogtoTokenError(f"{text}.{suffix}", status=status, error=error or code,
                                error_description=description, code=code, request_id=request_id)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _expires_in(value: Any) -> int:
@@ -232,7 +225,3 @@ def _expires_in(value: Any) -> int:
         return 0
     return max(seconds, 0)
 
-
-def _excerpt(response: requests.Response) -> str:
-    text = " ".join(response.text.split())
-    return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"

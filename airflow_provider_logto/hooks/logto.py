@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_logto.config import MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
+from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
 from airflow_provider_logto.connection_form import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -31,13 +31,20 @@ from airflow_provider_logto.exceptions import (
     LogtoUsageError,
 )
 from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender
-from airflow_provider_logto.tokens import REQUEST_ID_HEADER, ClientCredentialsTokens, TokenTarget
-from airflow_provider_logto.urls import origin, resolve
+from airflow_provider_logto.tokens import ClientCredentialsTokens, TokenTarget
+from airflow_provider_logto.transport import (
+    REQUEST_ID_HEADER,
+    USER_AGENT,
+    HeaderAuth,
+    OriginBoundSession,
+    excerpt,
+    json_or_none,
+)
+from airflow_provider_logto.urls import resolve
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-USER_AGENT = "airflow-provider-logto"
-log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 100
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,28 +53,6 @@ class ManagementResult:
 
     body: Any
     total: int | None
-
-
-class _OriginBoundSession(requests.Session):
-    """A session that drops ``Authorization`` on every redirect that changes scheme, host or port.
-
-    (``requests`` itself keeps it on an http→https upgrade of the same host.)
-    """
-
-    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
-        return origin(old_url) != origin(new_url)
-
-
-class _HeaderAuth(requests.auth.AuthBase):
-    """Sets (or leaves out) ``Authorization``; passing an auth object also keeps ``~/.netrc`` from adding one."""
-
-    def __init__(self, value: str | None) -> None:
-        self.value = value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.value is not None:
-            request.headers["Authorization"] = self.value
-        return request
 
 
 class LogtoHook(BaseHook):
@@ -126,9 +111,7 @@ class LogtoHook(BaseHook):
 
     @cached_property
     def _session(self) -> requests.Session:
-        session = _OriginBoundSession()
-        session.headers["User-Agent"] = USER_AGENT
-        return session
+        return OriginBoundSession()
 
     @cached_property
     def _sender(self) -> RetryingSender:
@@ -166,7 +149,7 @@ class LogtoHook(BaseHook):
                 resource = settings.management_api_resource
         elif not isinstance(resource, str) or not urlsplit(resource).scheme:
             raise LogtoUsageError(f"resource {resource!r} is not an absolute URI; pass the API identifier "
-                                       "exactly as shown in Logto Console, e.g. https://shopping.api")
+                                  "exactly as shown in Logto Console, e.g. https://shopping.api")
         management = resource == settings.management_api_resource
         if scopes is None:
             if management:
@@ -265,7 +248,7 @@ class LogtoHook(BaseHook):
                                        "your API's base URL (resource API calls may only go there)")
         if resource is None and settings.resource is None:
             raise LogtoUsageError(f"no API resource: pass resource= or set the resource extra of Logto "
-                                       f"connection {settings.conn_id!r}")
+                                  f"connection {settings.conn_id!r}")
         if headers and any(name.lower() == "authorization" for name in headers):
             raise LogtoUsageError("headers must not contain Authorization: the hook sets the bearer token")
         target = self._target(resource, scopes, None)
@@ -288,7 +271,7 @@ class LogtoHook(BaseHook):
             response = self._sender.send(
                 describe,
                 lambda: self._session.request(method, url, params=request_params, json=json, headers=headers,
-                                              auth=_HeaderAuth(f"Bearer {token.value}"), timeout=settings.timeout,
+                                              auth=HeaderAuth(f"Bearer {token.value}"), timeout=settings.timeout,
                                               verify=settings.verify),
                 idempotent=method in SAFE_METHODS)
             if response.status_code != 401 or attempt == 2:
@@ -302,7 +285,7 @@ class LogtoHook(BaseHook):
     def _api_error(self, response: requests.Response, method: str, path: str, target: TokenTarget) -> LogtoApiError:
         settings = self.settings
         status = response.status_code
-        body = _json_or_none(response)
+        body = json_or_none(response)
         code = body.get("code") if isinstance(body, dict) else None
         message = body.get("message") if isinstance(body, dict) else None
         data = body.get("data") if isinstance(body, dict) else None
@@ -311,7 +294,7 @@ class LogtoHook(BaseHook):
         if code or message:
             summary = (f"{code}: {message}" if code else str(message)).rstrip(".")
         else:
-            summary = f"a non-JSON or unexpected body ({_excerpt(response)})"
+            summary = f"a non-JSON or unexpected body ({excerpt(response)})"
         management = target.resource == settings.management_api_resource
         hint = _hint(status, data, management, settings, target)
         request_id = response.headers.get(REQUEST_ID_HEADER)
@@ -352,16 +335,6 @@ def _pairs(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _excerpt(response: requests.Response) -> str:
-    text = " ".join(response.text.split())
-    return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"
 
 
 def _decode(response: Any, *, management: bool) -> Any:
@@ -374,13 +347,13 @@ def _decode(response: Any, *, management: bool) -> Any:
             return response.json()
         except ValueError:
             raise LogtoApiError(f"Logto answered {response.request.method} {urlsplit(str(response.url)).path} with "
-                                f"malformed JSON ({_excerpt(response)})", status=response.status_code,
+                                f"malformed JSON ({excerpt(response)})", status=response.status_code,
                                 method=str(response.request.method), path=urlsplit(str(response.url)).path) from None
     if not management:
         return response.text
     if content_type.startswith("text/plain"):
         return None  # Koa's status text ("Created", "OK") for routes without a body
-    raise LogtoApiError(f"The Management API answered {_excerpt(response)} instead of JSON: is the connection's "
+    raise LogtoApiError(f"The Management API answered {excerpt(response)} instead of JSON: is the connection's "
                         "host the Logto endpoint (not the Console or a proxy page)?", status=response.status_code,
                         method=str(response.request.method), path=urlsplit(str(response.url)).path)
 
@@ -401,8 +374,8 @@ def _hint(status: int, data: Any, management: bool, settings: LogtoSettings, tar
         return (f" Your API rejected a freshly issued token twice: make sure it validates audience "
                 f"{target.resource} and trusts issuer {settings.endpoint}/oidc.")
     if status == 403 and management:
-        return (f" App {app} needs a machine-to-machine role holding the Management API's 'all' permission, e.g. "
-                "\"Logto Management API access\".")
+        return (f" App {app} needs a machine-to-machine role holding the Management API's '{MANAGEMENT_API_SCOPE}' "
+                f"permission, e.g. \"{MANAGEMENT_API_ROLE}\".")
     if status == 403:
         return (f" The token lacks a permission this API requires: request it with scopes= (or the connection's "
                 f"scopes extra) and give app {app} an M2M role that holds it.")
