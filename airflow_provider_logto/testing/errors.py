@@ -11,8 +11,8 @@ class LogtoApiError(ValueError):
     It is a ``ValueError`` so that bad input to the emulator's Python seeding API reads naturally in tests.
     """
 
-    def __init__(self, status: int, code: str, message: str, *, data: Any = None, details: str | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, *, data: Any = None,
+                 details: str | None = None) -> None:
         explained = f"{message} ({details})" if details and details not in message else message
         super().__init__(f"{code}: {explained}")
         self.status = status
@@ -20,15 +20,16 @@ class LogtoApiError(ValueError):
         self.message = message
         self.data = data
         self.details = details
-        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        """The JSON body Logto sends: ``code``, ``message``, then ``data`` / ``details`` when present."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message, **self.extra}
+        """The JSON body Logto's ``RequestError.toBody()`` sends: ``code``, then ``data`` and ``details`` when
+        present, then ``message``."""
+        body: dict[str, Any] = {"code": self.code}
         if self.data is not None:
             body["data"] = self.data
         if self.details is not None:
             body["details"] = self.details
+        body["message"] = self.message
         return body
 
 
@@ -47,7 +48,8 @@ PHRASES: dict[str, tuple[int, str]] = {
     "entity.not_exists_with_id": (404, "The {name} with ID `{id}` does not exist."),
     "entity.unique_integrity_violation": (422, "The entity already exists. Please check the input and try again."),
     "entity.relation_foreign_key_not_found": (
-        422, "Cannot find one or more foreign keys. Please check the input and try again."),
+        422, "Cannot find one or more foreign keys. Please check the input and ensure that all referenced entities "
+             "exist."),
     "user.username_already_in_use": (422, "This username is already in use."),
     "user.email_already_in_use": (422, "This email is associated with an existing account."),
     "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),
@@ -55,8 +57,11 @@ PHRASES: dict[str, tuple[int, str]] = {
     "user.role_exists": (422, "The role id {role_id} is already been added to this user"),
     "application.invalid_role_type": (422, "Can not assign user type role to machine to machine application."),
     "role.name_in_use": (422, "This role name {name} is already in use"),
-    "scope.name_exists": (422, "The scope name already exists"),
-    "resource.resource_identifier_in_use": (422, "The API identifier {indicator} is in use"),
+    "role.application_exists": (422, "The application id {application_id} is already been added to this role"),
+    "application.role_exists": (422, "The role id {role_id} is already been added to this application."),
+    "scope.name_exists": (422, "The scope name {name} is already in use"),
+    "resource.resource_identifier_in_use": (422, "The API identifier {indicator} is already in use"),
+    "resource.cannot_delete_management_api": (400, "Cannot delete Logto management API."),
 }
 
 

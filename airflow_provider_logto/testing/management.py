@@ -41,13 +41,19 @@ class Route:
 
 
 # --- request helpers ----------------------------------------------------------------------------------------
-def _invalid(path: str, message: str, expected: str | None = None, received: str | None = None) -> LogtoApiError:
-    """``guard.invalid_input`` with zod-like ``data.issues`` and a ``details`` string, as Logto's koaGuard."""
-    issue: dict[str, Any] = {"code": "invalid_type" if expected else "custom", "path": [path] if path else [],
-                             "message": message}
+def _invalid(path: str, message: str, expected: str | None = None, received: str | None = None,
+             validation: str | None = None) -> LogtoApiError:
+    """``guard.invalid_input`` as Logto's koaGuard raises it: ``data`` is the serialised ZodError and ``details``
+    the issues formatted by ``formatZodError``."""
     if expected:
-        issue.update(expected=expected, received=received)
-    details = f"{path}: {message}" if path else message
+        issue: dict[str, Any] = {"code": "invalid_type", "expected": expected, "received": received,
+                                 "path": [path] if path else [], "message": message}
+        line = f"Expected {expected} but received {received}."
+    else:
+        issue = {"validation": validation or "regex", "code": "invalid_string", "path": [path] if path else [],
+                 "message": message}
+        line = message
+    details = f'Error in key path "{path}": ({issue["code"]}) {line}'
     return api_error("guard.invalid_input", type="body", data={"issues": [issue], "name": "ZodError"},
                      details=details)
 
@@ -69,7 +75,7 @@ class Body:
         try:
             value = request.json() if request.body else {}
         except ValueError:
-            raise _invalid("", "Invalid JSON body") from None
+            raise _invalid("", "Expected object", "object", "string") from None
         if not isinstance(value, dict):
             raise _invalid("", "Expected object", "object", _json_type(value))
         self.data: dict[str, Any] = value
@@ -89,7 +95,7 @@ class Body:
     def string_list(self, name: str) -> list[str]:
         values = self.get(name, "array", required=True)
         if not all(isinstance(v, str) and v for v in values):
-            raise _invalid(name, "Expected an array of ids")
+            raise _invalid(name, "Expected string", "string", "unknown")
         return values
 
     def present(self, names: Iterable[str]) -> dict[str, Any]:
@@ -167,9 +173,9 @@ class ManagementApi:
         authorization = request.header("authorization")
         if not authorization:
             raise api_error("auth.authorization_header_missing")
-        scheme, _, token = authorization.partition(" ")
-        if scheme != "Bearer":
-            raise api_error("auth.authorization_token_type_not_supported")
+        if not authorization.startswith("Bearer"):
+            raise api_error("auth.authorization_token_type_not_supported", data={"supportedTypes": ["Bearer"]})
+        token = authorization[len("Bearer "):]
         try:
             claims = self.verifier.verify(token.strip(), self.state.management_api_indicator)
         except TokenRejected as rejected:
@@ -263,7 +269,8 @@ class ManagementApi:
         for name, pattern in (("username", _USERNAME), ("primaryEmail", _EMAIL), ("primaryPhone", _PHONE)):
             value = body.get(name, "string", nullable=True)
             if value is not None and not pattern.match(value):
-                raise _invalid(name, "Invalid")
+                raise _invalid(name, "Invalid email" if name == "primaryEmail" else "Invalid",
+                               validation="email" if name == "primaryEmail" else "regex")
             if name in body.data:
                 fields[name] = value
         for name in ("name", "avatar"):
@@ -369,6 +376,9 @@ class ManagementApi:
         app_ids = Body(request).string_list("applicationIds")
         self.state.get("roles", role_id)
         for app_id in app_ids:
+            if role_id in self.state.app_roles.get(app_id, []):
+                raise api_error("role.application_exists", application_id=app_id)
+        for app_id in app_ids:
             self.state.assign_app_roles(app_id, [role_id])
         return _created()
 
@@ -457,7 +467,7 @@ class ManagementApi:
         name = body.get("name", "string", required=True)
         app_type = body.get("type", "string", required=True)
         if app_type not in ("Native", "SPA", "Traditional", "MachineToMachine", "Protected", "SAML"):
-            raise _invalid("type", "Invalid enum value")
+            raise _invalid("type", "Invalid enum value", validation="enum")
         return Response.json(200, self.state.create_application(name, app_type, body.get("description", "string")))
 
     def get_application(self, request: Request, app_id: str) -> Response:
@@ -484,7 +494,12 @@ class ManagementApi:
         return page_of(roles, request, optional=True)
 
     def add_application_roles(self, request: Request, app_id: str) -> Response:
-        self.state.assign_app_roles(app_id, Body(request).string_list("roleIds"))
+        role_ids = Body(request).string_list("roleIds")
+        self.state.get("applications", app_id)
+        for role_id in role_ids:
+            if role_id in self.state.app_roles[app_id]:
+                raise api_error("application.role_exists", role_id=role_id)
+        self.state.assign_app_roles(app_id, role_ids)
         return _created()
 
     def list_application_secrets(self, request: Request, app_id: str) -> Response:
@@ -506,7 +521,7 @@ class ManagementApi:
         name = body.get("name", "string", required=True)
         indicator = body.get("indicator", "string", required=True)
         if not is_absolute_uri(indicator):
-            raise _invalid("indicator", "Invalid url")
+            raise _invalid("indicator", "Invalid url", validation="url")
         ttl = body.get("accessTokenTtl", "number")
         resource = self.state.create_resource(name, indicator, 3600 if ttl is None else int(ttl))
         return _created({**resource, "scopes": []})
@@ -526,7 +541,7 @@ class ManagementApi:
     def delete_resource(self, request: Request, resource_id: str) -> Response:
         self.state.get("resources", resource_id)
         if resource_id == "management-api":
-            raise api_error("entity.not_found")
+            raise api_error("resource.cannot_delete_management_api")
         del self.state.resources[resource_id]
         return Response.empty(204)
 

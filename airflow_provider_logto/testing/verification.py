@@ -28,15 +28,17 @@ _JOSE_NAMES = {
 class TokenRejected(Exception):
     """Why a bearer token was refused, in jose's terms."""
 
-    def __init__(self, code: str, claim: str | None = None) -> None:
+    def __init__(self, code: str, claim: str | None = None, payload: dict[str, Any] | None = None) -> None:
         super().__init__(code if claim is None else f"{code} ({claim})")
         self.code = code
         self.claim = claim
+        self.payload = payload
 
     def data(self) -> dict[str, Any]:
+        """jose's error as JSON: ``code``, ``name``, and for claim checks ``claim``, ``reason``, ``payload``."""
         data: dict[str, Any] = {"code": self.code, "name": _JOSE_NAMES[self.code]}
         if self.claim is not None:
-            data.update(claim=self.claim, reason="check_failed")
+            data.update(claim=self.claim, reason="check_failed", payload=self.payload)
         return data
 
 
@@ -66,11 +68,11 @@ class TokenVerifier:
                     self._verified.clear()
                 self._verified[token] = claims
         if claims.get("iss") != self._issuer():
-            raise TokenRejected("ERR_JWT_CLAIM_VALIDATION_FAILED", "iss")
+            raise TokenRejected("ERR_JWT_CLAIM_VALIDATION_FAILED", "iss", claims)
         if claims.get("aud") != audience:
-            raise TokenRejected("ERR_JWT_CLAIM_VALIDATION_FAILED", "aud")
+            raise TokenRejected("ERR_JWT_CLAIM_VALIDATION_FAILED", "aud", claims)
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
-            raise TokenRejected("ERR_JWT_EXPIRED", "exp")
+            raise TokenRejected("ERR_JWT_EXPIRED", "exp", claims)
         return claims
 
     def _check_signature(self, token: str) -> dict[str, Any]:

@@ -30,7 +30,10 @@ def test_non_bearer_authorization(emulator: LogtoEmulator, management_app: M2MAp
     response = requests.get(f"{emulator.endpoint}/api/users", auth=(management_app.id, management_app.secret),
                             timeout=5)
     assert response.status_code == 401
-    assert response.json()["code"] == "auth.authorization_token_type_not_supported"
+    assert response.json() == {"code": "auth.authorization_token_type_not_supported",
+                               "data": {"supportedTypes": ["Bearer"]},
+                               "message": "Authorization type is not supported."}
+    assert list(response.json()) == ["code", "data", "message"]  # RequestError.toBody() order
 
 
 def test_token_for_another_resource_fails_on_aud(emulator: LogtoEmulator) -> None:
@@ -42,6 +45,8 @@ def test_token_for_another_resource_fails_on_aud(emulator: LogtoEmulator) -> Non
     assert body["code"] == "auth.unauthorized"
     assert body["data"]["code"] == "ERR_JWT_CLAIM_VALIDATION_FAILED"
     assert body["data"]["claim"] == "aud"
+    assert body["data"]["payload"]["aud"] == "https://shopping.api"
+    assert body["message"] == "Unauthorized. Please check credentials and its scope."
 
 
 def test_expired_token(emulator: LogtoEmulator, management_app: M2MApp) -> None:
@@ -210,8 +215,11 @@ def test_invalid_user_input(api: Api, body: dict) -> None:
     response = api("POST", "/users", json=body)
     assert response.status_code == 400
     payload = response.json()
+    assert list(payload) == ["code", "data", "details", "message"]
     assert payload["code"] == "guard.invalid_input"
-    assert payload["details"] and payload["data"]["issues"]
+    assert payload["message"] == "The request body is invalid."
+    assert payload["details"].startswith('Error in key path "')
+    assert payload["data"]["name"] == "ZodError" and payload["data"]["issues"][0]["path"] == [next(iter(body))]
 
 
 def test_user_roles(emulator: LogtoEmulator, api: Api) -> None:
@@ -322,3 +330,20 @@ def test_every_response_carries_a_request_id(emulator: LogtoEmulator, api: Api) 
     for response in (api("GET", "/users"), api("GET", "/users/nope"), api("POST", "/users", json={"name": 1}),
                      requests.get(f"{emulator.endpoint}/oidc/jwks", timeout=5)):
         assert response.headers.get("Logto-Core-Request-Id")
+
+
+def test_duplicate_role_assignments_are_422(emulator: LogtoEmulator, api: Api, management_app: M2MApp) -> None:
+    role = emulator.state.role_by_name("Logto Management API access")
+    again = api("POST", f"/roles/{role['id']}/applications", json={"applicationIds": [management_app.id]})
+    assert again.status_code == 422 and again.json()["code"] == "role.application_exists"
+    again = api("POST", f"/applications/{management_app.id}/roles", json={"roleIds": [role["id"]]})
+    assert again.status_code == 422 and again.json()["code"] == "application.role_exists"
+
+
+def test_duplicate_scope_and_management_api_deletion(api: Api) -> None:
+    resource = api("POST", "/resources", json={"name": "Billing", "indicator": "https://billing.api"}).json()
+    assert api("POST", f"/resources/{resource['id']}/scopes", json={"name": "read"}).status_code == 201
+    again = api("POST", f"/resources/{resource['id']}/scopes", json={"name": "read"})
+    assert again.status_code == 422 and again.json()["code"] == "scope.name_exists"
+    refused = api("DELETE", "/resources/management-api")
+    assert refused.status_code == 400 and refused.json()["code"] == "resource.cannot_delete_management_api"
