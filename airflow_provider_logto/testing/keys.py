@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
-import secrets
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -27,7 +27,7 @@ class SigningKey:
             raise ValueError(f"unsupported key algorithm {algorithm!r}; use 'ES384' or 'RS256'")
         self.algorithm: KeyAlgorithm = algorithm
         self._signer = get_default_algorithms()[algorithm]
-        self.kid = secrets.token_urlsafe(32)
+        self.kid = _thumbprint_kid(public_jwk)
         self.public_key = self._private_key.public_key()
         self.jwk: dict[str, Any] = {**public_jwk, "kid": self.kid, "alg": algorithm, "use": "sig"}
 
@@ -37,6 +37,14 @@ class SigningKey:
         signing_input = f"{_b64_json(header)}.{_b64_json(claims)}".encode()
         signature = self._signer.sign(signing_input, self._private_key)
         return f"{signing_input.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def _thumbprint_kid(jwk: dict[str, Any]) -> str:
+    """The ``kid`` node-oidc-provider (and Logto's ``exportJWK``) derive: base64url(sha256(JSON of the key's
+    required members, in the order ``crv, kty, x, y`` for EC and ``e, kty, n`` for RSA))."""
+    members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("e", "kty", "n")
+    digest = hashlib.sha256(json.dumps({name: jwk[name] for name in members}, separators=(",", ":")).encode())
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
 def _b64_json(value: dict[str, Any]) -> str:
