@@ -94,7 +94,9 @@ class LogtoSettings:
     @classmethod
     def from_connection(cls, conn: ConnectionLike) -> LogtoSettings:
         conn_id = conn.conn_id
-        extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in (conn.extra_dejson or {}).items()}
+        # forms store untouched fields as null or "": those mean "the default"
+        extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in (conn.extra_dejson or {}).items()
+                 if value is not None and value != ""}
         unknown = sorted(set(extra) - set(CONN_FIELDS))
         if unknown:  # a warning, not an error: a typo is worth seeing, an extra for another tool is not fatal
             log.warning("Logto connection %r: ignoring unknown extra field(s) %s; known fields: %s", conn_id,

@@ -136,7 +136,9 @@ class ClientCredentialsTokens:
             form.update(client_id=settings.app_id, client_secret=settings.app_secret)
         else:  # RFC 6749 §2.3.1: form-encode both parts before base64
             pair = f"{quote(settings.app_id, safe='')}:{quote(settings.app_secret, safe='')}"
-            basic = f"Basic {base64.b64encode(pair.encode()).decode()}"
+            encoded = base64.b64encode(pair.encode()).decode()
+            self.mask(encoded)  # as good as the secret itself
+            basic = f"Basic {encoded}"
         started = time.monotonic()
         response = self.sender.send(
             f"token request for {target.resource or 'organization ' + str(target.organization_id)}",
