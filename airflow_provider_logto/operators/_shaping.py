@@ -28,3 +28,10 @@ def xcom_safe(value: Any, what: str) -> Any:
     except (TypeError, ValueError) as error:
         raise LogtoUsageError(f"{what} is not JSON-serialisable and cannot go to XCom: {error}") from None
     return value
+
+
+def shaped(response_filter: Callable[..., Any] | None, result: Any, context: Any) -> Any:
+    """The XCom value of an operator: ``result``, or what ``response_filter`` makes of it (checked for XCom)."""
+    if response_filter is None:
+        return result
+    return xcom_safe(call_with_context(response_filter, result, context), "response_filter's result")

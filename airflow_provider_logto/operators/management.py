@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoUsageError
-from airflow_provider_logto.operators._shaping import call_with_context, check_callable, xcom_safe
+from airflow_provider_logto.operators._shaping import check_callable, shaped
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -64,6 +64,4 @@ class LogtoManagementApiOperator(BaseOperator):
                                                         page_size=self.page_size))
         else:
             result = hook.management_request(method, self.endpoint, params=self.query_params, json=self.json)
-        if self.response_filter is not None:
-            return xcom_safe(call_with_context(self.response_filter, result, context), "response_filter's result")
-        return result
+        return shaped(self.response_filter, result, context)

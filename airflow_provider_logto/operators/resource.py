@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError
-from airflow_provider_logto.operators._shaping import call_with_context, check_callable, xcom_safe
+from airflow_provider_logto.operators._shaping import call_with_context, check_callable, shaped
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -66,6 +66,4 @@ class LogtoResourceApiOperator(BaseOperator):
                                        headers=self.headers)
         if self.response_check is not None and not call_with_context(self.response_check, result, context):
             raise LogtoError(f"response_check rejected the answer of {str(self.method).upper()} {self.endpoint}")
-        if self.response_filter is not None:
-            return xcom_safe(call_with_context(self.response_filter, result, context), "response_filter's result")
-        return result
+        return shaped(self.response_filter, result, context)
