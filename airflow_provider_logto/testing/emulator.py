@@ -10,9 +10,11 @@ or ``https://{tenant}.logto.app/api`` for a Logto Cloud tenant id) with scope ``
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +30,7 @@ from airflow_provider_logto.testing.resource_server import (
     ShoppingApi,
 )
 from airflow_provider_logto.testing.state import MANAGEMENT_API_ROLE, M2MApp, TenantState
+from airflow_provider_logto.testing.tls import server_context
 from airflow_provider_logto.testing.verification import TokenVerifier
 
 REQUEST_ID_HEADER = "Logto-Core-Request-Id"
@@ -37,7 +40,9 @@ class LogtoEmulator:
     """A running emulated Logto tenant. Seed it, point a connection at :attr:`endpoint`, assert on the journal."""
 
     def __init__(self, *, tenant_id: str = "default", host: str = "127.0.0.1", port: int = 0,
-                 resource_port: int = 0, key_algorithm: KeyAlgorithm = "ES384", fault_seed: int = 0) -> None:
+                 resource_port: int = 0, key_algorithm: KeyAlgorithm = "ES384", fault_seed: int = 0,
+                 tls: bool = False) -> None:
+        """``tls=True`` serves both servers over HTTPS with a throw-away CA (its certificate: :attr:`ca_bundle`)."""
         self.state = TenantState(tenant_id)
         self.journal = Journal()
         self.faults = FaultInjector(fault_seed)
@@ -47,10 +52,15 @@ class LogtoEmulator:
             lambda kid: self.key.public_key if kid == self.key.kid else None, lambda: self.oidc.issuer)
         self.management = ManagementApi(self.state, self._management_verifier)
         self._rate_limiter: RateLimiter | None = None
-        self._logto_server = AppServer(self._serve_logto, host, port)
-        self._resource_server = AppServer(self._serve_resource, host, resource_port)
+        context = None
+        self.ca_bundle: str | None = None
+        if tls:
+            context, ca_path = server_context(Path(tempfile.mkdtemp(prefix="logto-emulator-tls-")))
+            self.ca_bundle = str(ca_path)
+        self._logto_server = AppServer(self._serve_logto, host, port, context)
+        self._resource_server = AppServer(self._serve_resource, host, resource_port, context)
         self.oidc.endpoint = self._logto_server.url
-        self.shopping = ShoppingApi(self.oidc.issuer, f"{self.oidc.issuer}/jwks")
+        self.shopping = ShoppingApi(self.oidc.issuer, f"{self.oidc.issuer}/jwks", ca_bundle=self.ca_bundle)
         resource = self.state.create_resource("Online Shopping", SHOPPING_API_INDICATOR)
         for scope in SHOPPING_API_SCOPES:
             self.state.create_scope(resource["id"], scope)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -165,6 +167,12 @@ class _AppServer(ThreadingHTTPServer):
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or rejects our certificate is not a server bug; anything else is recorded."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            self.internal_errors.append(f"{client_address}: {error!r}")
+
     def track(self, sock: socket.socket) -> None:
         with self._open_lock:
             self._open.add(sock)
@@ -186,8 +194,13 @@ class _AppServer(ThreadingHTTPServer):
 class AppServer:
     """An app served on ``host:port`` (port 0 picks a free one) from a background thread."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0,
+                 tls: ssl.SSLContext | None = None) -> None:
         self._server = _AppServer((host, port), app)
+        self.scheme = "https" if tls else "http"
+        if tls is not None:  # the handshake happens in the connection's thread, not in the accept loop
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"logto-emulator-{self.port}", daemon=True)
 
@@ -202,7 +215,7 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"{self.scheme}://{self._server.server_address[0]}:{self.port}"
 
     def start(self) -> None:
         self._thread.start()

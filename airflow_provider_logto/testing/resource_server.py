@@ -9,6 +9,7 @@ which host a token was sent to.
 from __future__ import annotations
 
 import itertools
+import ssl
 import threading
 from typing import Any
 
@@ -24,10 +25,12 @@ SHOPPING_API_SCOPES = ("read:products", "write:products")
 class ShoppingApi:
     """``GET /products`` needs ``read:products``; ``POST /products`` needs ``write:products``."""
 
-    def __init__(self, issuer: str, jwks_uri: str, audience: str = SHOPPING_API_INDICATOR) -> None:
+    def __init__(self, issuer: str, jwks_uri: str, audience: str = SHOPPING_API_INDICATOR,
+                 ca_bundle: str | None = None) -> None:
         self.audience = audience
         self._jwks_uri = jwks_uri
-        self._jwks = jwt.PyJWKClient(jwks_uri, cache_keys=True)
+        self._tls = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
+        self._jwks = self._jwks_client()
         self._verifier = TokenVerifier(self._key_for_kid, lambda: issuer)
         self._ids = itertools.count(3)
         self._lock = threading.Lock()
@@ -38,8 +41,11 @@ class ShoppingApi:
 
     def forget_keys(self) -> None:
         """Forget cached keys and signatures, as a resource server does once the old key leaves the JWKS."""
-        self._jwks = jwt.PyJWKClient(self._jwks_uri, cache_keys=True)
+        self._jwks = self._jwks_client()
         self._verifier.forget()
+
+    def _jwks_client(self) -> jwt.PyJWKClient:
+        return jwt.PyJWKClient(self._jwks_uri, cache_keys=True, ssl_context=self._tls)
 
     def _key_for_kid(self, kid: str) -> Any:
         try:
