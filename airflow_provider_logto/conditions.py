@@ -5,7 +5,9 @@
 - ``field="a.b"`` with ``expected_value``: a field of the answer equals a value — e.g. ``isSuspended`` is true;
 - neither: the endpoint answers, and a list answer is not empty — e.g. a user exists, a search finds someone.
 
-A 404 means "not yet" in every case.
+:func:`keeps_waiting` decides, for sensor and trigger alike, which failures mean "not yet": Logto's own 404
+for an entity that does not exist (yet), 429/5xx and network errors. Any other failure — a 404 without Logto's
+entity code (a mistyped endpoint), 400, 403 — ends the wait at once instead of running into the timeout.
 """
 
 from __future__ import annotations
@@ -13,9 +15,25 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_provider_logto.exceptions import LogtoUsageError
+from airflow_provider_logto.exceptions import (
+    TRANSIENT_STATUSES,
+    LogtoApiError,
+    LogtoError,
+    LogtoTransportError,
+    LogtoUsageError,
+)
 
 _MISSING = object()
+NOT_YET_CODES = frozenset({"entity.not_found", "entity.not_exists_with_id"})
+
+
+def keeps_waiting(error: LogtoError) -> bool:
+    """True when a failed poll should simply be repeated later."""
+    if isinstance(error, LogtoTransportError):
+        return True
+    if isinstance(error, LogtoApiError):
+        return error.status in TRANSIENT_STATUSES or (error.status == 404 and error.code in NOT_YET_CODES)
+    return False
 
 
 @dataclass(frozen=True)

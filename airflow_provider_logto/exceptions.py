@@ -7,6 +7,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+# Statuses that say "not now" rather than "no": retried for reads, and a waiting sensor just asks again.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
 
 class LogtoError(AirflowException):
     """Base class of every error raised by airflow-provider-logto."""

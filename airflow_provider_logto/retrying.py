@@ -26,9 +26,8 @@ import tenacity
 from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_logto.config import RetrySettings
-from airflow_provider_logto.exceptions import LogtoTransportError
+from airflow_provider_logto.exceptions import TRANSIENT_STATUSES, LogtoTransportError
 
-RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_QUOTA_CODE = "auth.exceed_token_limit"
 MAX_BACKOFF = 30.0
@@ -61,7 +60,7 @@ def is_transient(error: BaseException, *, idempotent: bool) -> bool:
 def is_retryable_response(response: requests.Response, *, idempotent: bool) -> bool:
     if response.status_code == 429:
         return TOKEN_QUOTA_CODE not in response.text[:500]
-    return idempotent and response.status_code in RETRYABLE_READ_STATUSES
+    return idempotent and response.status_code in TRANSIENT_STATUSES
 
 
 def retry_after(response: requests.Response) -> float | None:

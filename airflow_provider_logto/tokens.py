@@ -3,12 +3,13 @@
 Tokens are cached per (endpoint, app id, secret hash, resource, sorted scopes, organization) for the whole
 process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
 leeway (a tenth of the lifetime, at most 60 s). When many threads need the same token at once, one fetches it
-and the others wait for that result. Logto Cloud meters token issuance, so this matters for cost too.
+and the others wait for that result — a refusal (wrong secret, dropped scope, …) included, which is remembered
+for 30 s. Logto Cloud meters token issuance, so this matters for cost too.
 
 After each fetch the granted scopes are compared with the requested ones. Logto silently drops scopes the app's
 M2M roles do not hold; a token without a scope the task asked for cannot do what the task wants and would only
 fail later with a vaguer 403, so a missing scope is an error (:class:`LogtoScopeError`) that names the scope
-and the M2M role to assign. Such tokens are not cached.
+and the M2M role to assign. Such tokens are not used; the refusal is remembered like any other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -61,40 +63,74 @@ class AccessToken:
 
 
 _CacheKey = tuple[str, str, str, str | None, tuple[str, ...], str | None]
+REFUSAL_MEMORY = 30.0  # seconds a refusal of the token endpoint is answered from memory
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A remembered refusal: threads that waited for the same fetch, and calls right after, get it too
+    instead of asking Logto again (each refused scope-check still cost a metered token)."""
+
+    error: LogtoTokenError
+    until: float
+
+    def fresh(self) -> bool:
+        return time.monotonic() < self.until
 
 
 class TokenCache:
-    """Process-wide token store with one lock per key for single-flight fetching."""
+    """Process-wide token store with one lock per key for single-flight fetching; a refusal is shared the same
+    way as a token. Connection errors are not remembered (they may pass)."""
 
     def __init__(self) -> None:
-        self._tokens: dict[_CacheKey, AccessToken] = {}
+        self._entries: dict[_CacheKey, AccessToken | _Refusal] = {}
         self._key_locks: dict[_CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        """A forked worker must not inherit a lock held by a thread that does not exist in it."""
+        self._key_locks = {}
+        self._lock = threading.Lock()
+
+    def _lookup(self, key: _CacheKey) -> AccessToken | None:
+        entry = self._entries.get(key)
+        if entry is None or not entry.fresh():
+            return None
+        if isinstance(entry, _Refusal):
+            raise entry.error
+        return entry
 
     def get_or_fetch(self, key: _CacheKey, fetch: Callable[[], AccessToken]) -> AccessToken:
-        token = self._tokens.get(key)
-        if token is not None and token.fresh():
+        token = self._lookup(key)
+        if token is not None:
             return token
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
-            token = self._tokens.get(key)
-            if token is not None and token.fresh():
-                return token  # another thread fetched it while this one waited
-            token = fetch()
-            self._tokens[key] = token
+            token = self._lookup(key)  # another thread may have fetched (or been refused) meanwhile
+            if token is not None:
+                return token
+            try:
+                token = fetch()
+            except LogtoTokenError as error:
+                with self._lock:
+                    self._entries[key] = _Refusal(error, time.monotonic() + REFUSAL_MEMORY)
+                raise
+            with self._lock:
+                self._entries[key] = token
             return token
 
     def discard(self, key: _CacheKey, value: str) -> None:
         """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays)."""
         with self._lock:
-            token = self._tokens.get(key)
-            if token is not None and token.value == value:
-                del self._tokens[key]
+            token = self._entries.get(key)
+            if isinstance(token, AccessToken) and token.value == value:
+                del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:
-            self._tokens.clear()
+            self._entries.clear()
 
 
 TOKEN_CACHE = TokenCache()

@@ -7,24 +7,16 @@ from typing import Any
 
 import requests
 
-from airflow_provider_logto.urls import origin
-
 USER_AGENT = "airflow-provider-logto"
 REQUEST_ID_HEADER = "Logto-Core-Request-Id"
 
 
-class OriginBoundSession(requests.Session):
-    """A keep-alive session that drops ``Authorization`` on every redirect changing scheme, host or port.
-
-    (``requests`` itself keeps it on an http→https upgrade of the same host.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.headers["User-Agent"] = USER_AGENT
-
-    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
-        return origin(old_url) != origin(new_url)
+def keep_alive_session() -> requests.Session:
+    """The hook's session. It never follows redirects by itself: the hook follows only those that stay under the
+    configured base (see ``LogtoHook``), so neither a token nor a request body is sent anywhere else."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 class HeaderAuth(requests.auth.AuthBase):
@@ -49,6 +41,9 @@ def json_or_none(response: Any) -> Any:
 
 
 def excerpt(response: Any) -> str:
-    """Content type and the first 200 characters of a body, whitespace collapsed, for error messages."""
-    text = " ".join(response.text.split())
-    return f"{response.headers.get('Content-Type', 'no content type')}: {text[:200]}"
+    """Content type and the first 200 characters of a body, whitespace collapsed and passed through Airflow's
+    secret masker (an error page may echo request headers), for error messages."""
+    from airflow.providers.common.compat.sdk import redact
+
+    text = " ".join(response.text.split())[:200]
+    return f"{response.headers.get('Content-Type', 'no content type')}: {redact(text)}"

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -28,6 +28,7 @@ from airflow_provider_logto.exceptions import (
     LogtoConnectionError,
     LogtoError,
     LogtoTransportError,
+    LogtoUnsafeUrlError,
     LogtoUsageError,
 )
 from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender
@@ -36,14 +37,15 @@ from airflow_provider_logto.transport import (
     REQUEST_ID_HEADER,
     USER_AGENT,
     HeaderAuth,
-    OriginBoundSession,
     excerpt,
     json_or_none,
+    keep_alive_session,
 )
 from airflow_provider_logto.urls import resolve
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
+MAX_REDIRECTS = 5
 log = logging.getLogger(__name__)
 
 
@@ -65,7 +67,8 @@ class LogtoHook(BaseHook):
     Requests share one keep-alive ``requests.Session`` per hook, with the connection's timeout and TLS
     verification (on by default). An endpoint is a path joined to its base — ``{endpoint}/api`` for the
     Management API, ``api_base_url`` for your API; an absolute URL or ``//host`` that points anywhere else is
-    refused before a token is attached, and redirects to another origin never carry ``Authorization``.
+    refused before a token is attached, and a redirect is followed only while it stays under that base (others
+    fail with :class:`LogtoUnsafeUrlError`), so neither the token nor a request body goes anywhere else.
 
     Retries (see :mod:`airflow_provider_logto.retrying`): reads — GET and token requests — are retried on
     connection errors, timeouts, truncated bodies, 429 and 500/502/503/504; writes — POST, PUT, PATCH,
@@ -111,7 +114,7 @@ class LogtoHook(BaseHook):
 
     @cached_property
     def _session(self) -> requests.Session:
-        return OriginBoundSession()
+        return keep_alive_session()
 
     @cached_property
     def _sender(self) -> RetryingSender:
@@ -178,8 +181,10 @@ class LogtoHook(BaseHook):
         """
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise LogtoUsageError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
-        if params and {"page", "page_size"} & set(params):
-            raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params")
+        given = set(params or ()) | {key for key, _ in parse_qsl(urlsplit(endpoint).query)}
+        if {"page", "page_size"} & given:
+            raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params "
+                                  "and from the endpoint")
         return self._pages(endpoint, dict(params or {}), page_size)
 
     def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
@@ -203,7 +208,7 @@ class LogtoHook(BaseHook):
         The token comes from the same cache (fetched in a worker thread when needed) and a 401 refreshes it once.
         Transient failures are not retried here: a polling trigger simply asks again at its next poke.
         """
-        import httpx
+        import httpx  # installed with Airflow itself (its Task SDK client); no extra dependency
 
         settings = await asyncio.to_thread(lambda: self.settings)
         target = self._management_target()
@@ -270,9 +275,8 @@ class LogtoHook(BaseHook):
             token = self._tokens.get(target)
             response = self._sender.send(
                 describe,
-                lambda: self._session.request(method, url, params=request_params, json=json, headers=headers,
-                                              auth=HeaderAuth(f"Bearer {token.value}"), timeout=settings.timeout,
-                                              verify=settings.verify),
+                lambda: self._request_within(base, method, url, request_params, json, headers,
+                                             HeaderAuth(f"Bearer {token.value}")),
                 idempotent=method in SAFE_METHODS)
             if response.status_code != 401 or attempt == 2:
                 break
@@ -281,6 +285,30 @@ class LogtoHook(BaseHook):
         if response.status_code >= 400:
             raise self._api_error(response, method, path, target)
         return response
+
+    def _request_within(self, base: str, method: str, url: str, params: list[tuple[str, str]], json: Any,
+                        headers: Mapping[str, str] | None, auth: HeaderAuth) -> requests.Response:
+        """One request, following at most ``MAX_REDIRECTS`` redirects and only those that stay under ``base``.
+
+        As browsers do, a 303 — and a 301/302 answering anything but GET/HEAD — continues as a GET without body.
+        """
+        settings = self.settings
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._session.request(method, url, params=params, json=json, headers=headers, auth=auth,
+                                             timeout=settings.timeout, verify=settings.verify,
+                                             allow_redirects=False)
+            if not response.is_redirect:
+                return response
+            location = urljoin(response.url, response.headers["Location"])
+            response.close()
+            try:
+                url, params = resolve(base, location)
+            except LogtoUnsafeUrlError:
+                raise LogtoUnsafeUrlError(f"Logto {method} {urlsplit(response.url).path} redirected to {location}, "
+                                          f"outside {base}; not followed, so the token and body stay put") from None
+            if response.status_code == 303 or (response.status_code in (301, 302) and method not in SAFE_METHODS):
+                method, json = "GET", None
+        raise LogtoUnsafeUrlError(f"more than {MAX_REDIRECTS} redirects from {urlsplit(url).path}")
 
     def _api_error(self, response: requests.Response, method: str, path: str, target: TokenTarget) -> LogtoApiError:
         settings = self.settings

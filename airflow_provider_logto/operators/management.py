@@ -28,6 +28,9 @@ class LogtoManagementApiOperator(BaseOperator):
     :param page_size: page size when paginating (1–100).
     :param response_filter: shapes the XCom value: ``response_filter(result, **context)``; must return
         JSON-serialisable data.
+    :param redact_secrets: before the result reaches ``response_filter`` and XCom, values under keys Airflow
+        deems sensitive (``secret``, ``password``, ``token``, …) and any registered secret become ``***`` —
+        Logto returns application secrets in ``/applications``. Turn off only to hand a new app's secret on.
     :param logto_conn_id: the ``logto`` connection (templated).
     """
 
@@ -37,8 +40,8 @@ class LogtoManagementApiOperator(BaseOperator):
 
     def __init__(self, *, endpoint: str, method: str = "GET", query_params: Mapping[str, Any] | None = None,
                  json: Any = None, paginate: bool = False, page_size: int = 100,
-                 response_filter: Callable[..., Any] | None = None, logto_conn_id: str = DEFAULT_CONN_ID,
-                 **kwargs: Any) -> None:
+                 response_filter: Callable[..., Any] | None = None, redact_secrets: bool = True,
+                 logto_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.endpoint = endpoint
         self.method = method
@@ -47,6 +50,7 @@ class LogtoManagementApiOperator(BaseOperator):
         self.paginate = paginate
         self.page_size = page_size
         self.response_filter = response_filter
+        self.redact_secrets = redact_secrets
         self.logto_conn_id = logto_conn_id
 
     def execute(self, context: Context) -> Any:
@@ -64,4 +68,8 @@ class LogtoManagementApiOperator(BaseOperator):
                                                         page_size=self.page_size))
         else:
             result = hook.management_request(method, self.endpoint, params=self.query_params, json=self.json)
+        if self.redact_secrets:
+            from airflow.providers.common.compat.sdk import redact
+
+            result = redact(result)
         return shaped(self.response_filter, result, context)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_logto.conditions import ResponseCondition
+from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
 from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
 from airflow_provider_logto.operators._shaping import call_with_context, check_callable, xcom_safe
@@ -21,8 +21,8 @@ class LogtoManagementApiSensor(BaseSensorOperator):
     """Poke ``GET endpoint`` until the answer satisfies the condition; push the answer to XCom.
 
     Conditions (see :mod:`airflow_provider_logto.conditions`): ``min_count`` (a list has at least N items),
-    ``field`` + ``expected_value`` (a field equals a value), or by default a non-empty answer. A 404 means "not
-    yet". ``response_check(answer, **context)`` adds a Python condition in poke mode only: a deferred trigger
+    ``field`` + ``expected_value`` (a field equals a value), or by default a non-empty answer. Logto's entity 404,
+    429/5xx and network errors mean "not yet" (in both modes); other failures fail the task at once. ``response_check(answer, **context)`` adds a Python condition in poke mode only: a deferred trigger
     runs elsewhere and carries plain data.
 
     :param endpoint: Management API path, e.g. ``/users/{{ ti.xcom_pull('create_user')['id'] }}`` (templated).
@@ -75,17 +75,16 @@ class LogtoManagementApiSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_logto.exceptions import LogtoApiError
         from airflow_provider_logto.hooks.logto import LogtoHook
 
         condition = self._condition()
         try:
             result = LogtoHook(logto_conn_id=self.logto_conn_id).management_get(self.endpoint,
                                                                                  params=self.query_params)
-        except LogtoApiError as error:
-            if error.status != 404:
+        except LogtoError as error:
+            if not keeps_waiting(error):
                 raise
-            self.log.info("Logto GET %s: not found yet", self.endpoint)
+            self.log.info("Logto GET %s: not yet (%s)", self.endpoint, error)
             return PokeReturnValue(is_done=False)
         done = condition.met(result.body, result.total)
         if done and self.response_check is not None:

@@ -88,6 +88,8 @@ def _status_body(status: int, path: str) -> dict[str, str]:
                 "error": "server_error", "error_description": "oops! something went wrong"}
     if status == 500:
         return {"message": "Internal server error."}
+    if status == 404:
+        return {"code": "entity.not_found", "message": "The resource does not exist."}
     if status == 429:
         return {"code": "request.too_many_requests", "message": "Too many requests. Please try again later."}
     return {"message": HTTPStatus(status).phrase}

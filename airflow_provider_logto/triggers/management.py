@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_logto.conditions import ResponseCondition
+from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
 
 
 class LogtoManagementApiTrigger(BaseTrigger):
@@ -16,7 +16,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
 
     Its serialised form holds only the connection id and plain data, never a token. Emits
     ``{"status": "success", "value": <answer>}`` once the condition holds, or ``{"status": "error", "message":
-    ...}`` on a failure that waiting cannot fix; 404s, 429s, 5xx and network errors just mean "poll again".
+    ...}`` on a failure that waiting cannot fix (see :func:`~airflow_provider_logto.conditions.keeps_waiting`).
     """
 
     def __init__(self, *, logto_conn_id: str, endpoint: str, query_params: Mapping[str, Any] | None,
@@ -35,9 +35,8 @@ class LogtoManagementApiTrigger(BaseTrigger):
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_logto.exceptions import LogtoApiError, LogtoError, LogtoTransportError
+        from airflow_provider_logto.exceptions import LogtoError
         from airflow_provider_logto.hooks.logto import LogtoHook
-        from airflow_provider_logto.retrying import RETRYABLE_READ_STATUSES
 
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         condition = ResponseCondition(**self.condition)
@@ -49,12 +48,10 @@ class LogtoManagementApiTrigger(BaseTrigger):
                         yield TriggerEvent({"status": "success", "value": result.body})
                         return
                     self.log.info("Logto GET %s: waiting for %s", self.endpoint, condition.describe())
-                except LogtoApiError as error:
-                    if error.status != 404 and error.status not in RETRYABLE_READ_STATUSES:
+                except LogtoError as error:
+                    if not keeps_waiting(error):
                         raise
-                    self.log.info("Logto GET %s answered %s; polling again", self.endpoint, error.status)
-                except LogtoTransportError as error:
-                    self.log.info("%s; polling again", error)
+                    self.log.info("Logto GET %s: not yet (%s); polling again", self.endpoint, error)
                 await asyncio.sleep(self.poke_interval)
         except LogtoError as error:
             yield TriggerEvent({"status": "error", "message": str(error)})

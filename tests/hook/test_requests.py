@@ -211,16 +211,33 @@ def test_the_resource_api_is_bound_to_api_base_url(emulator: LogtoEmulator, shop
     assert stranger.journal.entries() == []
 
 
-def test_redirects_to_another_host_never_carry_the_token(emulator: LogtoEmulator, shop_app: M2MApp,
-                                                         connect: HookFactory, stranger: LogtoEmulator) -> None:
-    emulator.add_fault("redirect", "/products", server="resource", location=f"{stranger.resource_api_url}/products",
-                       count=None)
+@pytest.mark.parametrize(("method", "status"), [("GET", 302), ("POST", 307)])
+def test_redirects_to_another_host_are_not_followed(emulator: LogtoEmulator, shop_app: M2MApp,
+                                                    connect: HookFactory, stranger: LogtoEmulator, method: str,
+                                                    status: int) -> None:
+    emulator.add_fault("redirect", "/products", server="resource", status=status, count=None,
+                       location=f"{stranger.resource_api_url}/products")
+    hook = connect(shop_app, resource="https://shopping.api", scopes="read:products write:products")
+    with pytest.raises(LogtoUnsafeUrlError, match="not followed"):
+        hook.resource_request(method, "/products", json={"name": "private"} if method == "POST" else None)
+    assert stranger.journal.entries() == []  # neither the token nor the body went there
+
+
+def test_redirects_leaving_the_base_path_are_not_followed(emulator: LogtoEmulator, management_app: M2MApp,
+                                                          connect: HookFactory) -> None:
+    emulator.add_fault("redirect", "/api/users", location=f"{emulator.endpoint}/oidc/me")
+    with pytest.raises(LogtoUnsafeUrlError):
+        connect(management_app).management_request("GET", "/users")
+    assert emulator.journal.entries(path="/oidc/me") == []
+
+
+def test_redirects_within_the_base_are_followed_with_the_token(emulator: LogtoEmulator, shop_app: M2MApp,
+                                                                connect: HookFactory) -> None:
+    emulator.add_fault("redirect", "/old-products", server="resource", location="/products")
     hook = connect(shop_app, resource="https://shopping.api", scopes="read:products")
-    with pytest.raises(LogtoApiError):
-        hook.resource_request("GET", "/products")
-    received = stranger.journal.entries(server="resource")
-    assert received, "the redirect was followed"
-    assert all("authorization" not in entry.headers for entry in received)
+    assert len(hook.resource_request("GET", "/old-products")) == 2
+    followed = emulator.journal.entries(server="resource", path="/products")
+    assert followed[-1].status == 200 and followed[-1].headers["authorization"].startswith("Bearer ")
 
 
 def test_absolute_url_under_the_base_is_accepted(emulator: LogtoEmulator, management_app: M2MApp,
@@ -282,11 +299,12 @@ def test_unpaginated_endpoint_is_read_once(emulator: LogtoEmulator, management_a
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"page_size": 0}, "page_size"), ({"page_size": 101}, "page_size"),
-                                                 ({"params": {"page": 2}}, "page and page_size")])
+                                                 ({"params": {"page": 2}}, "page and page_size"),
+                                                 ({"endpoint": "/users?page_size=2"}, "page and page_size")])
 def test_bad_pagination_arguments(emulator: LogtoEmulator, management_app: M2MApp, connect: HookFactory,
                                   kwargs: dict, message: str) -> None:
     with pytest.raises(LogtoUsageError, match=message):
-        connect(management_app).management_paginate("/users", **kwargs)
+        connect(management_app).management_paginate(**{"endpoint": "/users", **kwargs})
     assert emulator.journal.entries() == []
 
 

@@ -141,6 +141,37 @@ def test_dropped_custom_scope_names_scope_and_app(emulator: LogtoEmulator, conne
 
 
 # --- token endpoint refusals: not retried, explained ------------------------------------------------------------
+def test_a_refusal_is_shared_by_waiting_threads(emulator: LogtoEmulator, management_app: M2MApp,
+                                                connect: HookFactory) -> None:
+    emulator.add_fault("delay", "/oidc/token", delay=0.3, count=None)
+    connect(M2MApp(management_app.id, "not-the-secret", "x"))
+    barrier = threading.Barrier(16)
+    errors: list[Exception] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            LogtoHook("logto_default").get_access_token()
+        except LogtoTokenError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 16 and all(e.error == "invalid_client" for e in errors)
+    assert token_requests(emulator) == 1
+
+
+def test_a_dropped_scope_costs_one_token(emulator: LogtoEmulator, connect: HookFactory) -> None:
+    hook = connect(emulator.add_m2m_app("no roles", roles=[]))
+    for _ in range(5):
+        with pytest.raises(LogtoScopeError):
+            hook.get_access_token()
+    assert emulator.tokens_issued() == 1
+
+
 def test_wrong_secret_fails_at_once(emulator: LogtoEmulator, management_app: M2MApp, connect: HookFactory) -> None:
     hook = connect(M2MApp(management_app.id, "not-the-secret", "x"))
     with pytest.raises(LogtoTokenError) as raised:

@@ -47,6 +47,14 @@ def test_management_paginate_and_filter(emulator: LogtoEmulator, default_conn: N
     assert len(emulator.journal.entries(path="/api/users")) == 2
 
 
+def test_application_secrets_do_not_reach_xcom(emulator: LogtoEmulator, management_app: M2MApp,
+                                               default_conn: None) -> None:
+    apps = LogtoManagementApiOperator(task_id="t", endpoint="/applications").execute({})
+    assert apps[0]["secret"] == "***" and management_app.secret not in json.dumps(apps)
+    raw = LogtoManagementApiOperator(task_id="t", endpoint="/applications", redact_secrets=False).execute({})
+    assert raw[0]["secret"] == management_app.secret
+
+
 def test_management_write(emulator: LogtoEmulator, default_conn: None) -> None:
     operator = LogtoManagementApiOperator(task_id="t", method="post", endpoint="/api/organizations",
                                           json={"name": "Acme"})

@@ -69,6 +69,21 @@ def test_poke_raises_other_errors(emulator: LogtoEmulator, default_conn: None) -
         _sensor(endpoint="/users").poke({})
 
 
+def test_a_mistyped_endpoint_fails_instead_of_waiting(emulator: LogtoEmulator, default_conn: None) -> None:
+    with pytest.raises(LogtoError, match="HTTP 404"):
+        _sensor(endpoint="/userz").poke({})
+
+
+def test_poke_keeps_waiting_through_transient_failures(emulator: LogtoEmulator, management_app: M2MApp,
+                                                      connect: HookFactory) -> None:
+    connect(management_app, max_attempts=1)
+    emulator.add_user("jane")
+    emulator.add_fault("status", "/api/users", status=503, count=1)
+    sensor = _sensor(endpoint="/users")
+    assert sensor.poke({}).is_done is False
+    assert sensor.poke({}).is_done is True
+
+
 def test_poke_field_condition_and_response_check(emulator: LogtoEmulator, default_conn: None) -> None:
     user = emulator.add_user("jane")
     sensor = _sensor(endpoint=f"/users/{user['id']}", field="isSuspended", expected_value=True,
