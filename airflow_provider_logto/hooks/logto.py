@@ -268,7 +268,6 @@ class LogtoHook(BaseHook):
         method = method.upper()
         url, query = resolve(base, endpoint, drop_prefix=drop_prefix)
         request_params = [*query, *_pairs(params)]
-        settings = self.settings
         path = urlsplit(url).path
         describe = f"{method} {path}"
         for attempt in (1, 2):

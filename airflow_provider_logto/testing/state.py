@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_logto.testing.errors import LogtoApiError, api_error
+from airflow_provider_logto.testing.errors import api_error
 
 MANAGEMENT_API_ROLE = "Logto Management API access"
 MANAGEMENT_API_SCOPE = "all"
