@@ -21,6 +21,8 @@ from airflow_provider_logto.connection_form import (
     DEFAULT_RETRY_BACKOFF_MS,
     DEFAULT_RETRY_DEADLINE,
     DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_CACHE,
+    TOKEN_CACHE_MODES,
 )
 from airflow_provider_logto.exceptions import LogtoConnectionError
 
@@ -74,6 +76,7 @@ class LogtoSettings:
     timeout: float = DEFAULT_TIMEOUT
     retry: RetrySettings = RetrySettings()
     allow_insecure_http: bool = False
+    token_cache: str = DEFAULT_TOKEN_CACHE
 
     def __repr__(self) -> str:  # the dataclass default would print the secret
         return f"LogtoSettings(conn_id={self.conn_id!r}, endpoint={self.endpoint!r}, app_id={self.app_id!r})"
@@ -111,6 +114,11 @@ class LogtoSettings:
         if client_auth not in CLIENT_AUTH_METHODS:
             raise _error(conn_id, f"client_auth {client_auth!r} is not supported; use one of "
                                   f"{', '.join(CLIENT_AUTH_METHODS)}")
+        token_cache = extra.get("token_cache", DEFAULT_TOKEN_CACHE)
+        token_cache = token_cache.strip().lower() if isinstance(token_cache, str) else token_cache
+        if token_cache not in TOKEN_CACHE_MODES:
+            raise _error(conn_id, f"token_cache {token_cache!r} is not a token cache mode; use one of "
+                                  f"{', '.join(TOKEN_CACHE_MODES)} (default {DEFAULT_TOKEN_CACHE})")
         api_base_url = _optional_text(conn_id, "api_base_url", extra.get("api_base_url"))
         if api_base_url is not None:
             api_base_url = _base_url(conn_id, "api_base_url", api_base_url, allow_insecure)
@@ -139,6 +147,7 @@ class LogtoSettings:
                                   extra.get("retry_backoff_ms", DEFAULT_RETRY_BACKOFF_MS)) / 1000,
             ),
             allow_insecure_http=allow_insecure,
+            token_cache=token_cache,
         )
 
 

@@ -30,6 +30,7 @@ import requests
 from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
 from airflow_provider_logto.retrying import RetryingSender
+from airflow_provider_logto.token_cache import SharedTokenCache, StoredToken
 from airflow_provider_logto.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none
 
 MAX_LEEWAY = 60.0
@@ -147,16 +148,36 @@ class ClientCredentialsTokens:
         self.mask = mask
         self.cache = cache
         self._secret_hash = hashlib.sha256(settings.app_secret.encode()).hexdigest()
+        self.shared = SharedTokenCache(settings.token_cache, settings.app_secret,
+                                       settings.retry.deadline + settings.timeout, _log_reuse)
 
     def _key(self, target: TokenTarget) -> _CacheKey:
         return (self.settings.endpoint, self.settings.app_id, self._secret_hash, target.resource,
                 tuple(sorted(target.scopes)), target.organization_id)
 
     def get(self, target: TokenTarget) -> AccessToken:
-        return self.cache.get_or_fetch(self._key(target), lambda: self._fetch(target))
+        key = self._key(target)
+        return self.cache.get_or_fetch(key, lambda: self._fetch_shared(key, target))
 
     def discard(self, target: TokenTarget, value: str) -> None:
-        self.cache.discard(self._key(target), value)
+        key = self._key(target)
+        self.cache.discard(key, value)
+        self.shared.discard(key, value)
+
+    def _fetch_shared(self, key: _CacheKey, target: TokenTarget) -> AccessToken:
+        """Behind the process cache: the worker/deployment caches of the ``token_cache`` mode, then Logto."""
+        if self.shared.mode == "process":
+            return self._fetch(target)
+
+        def fetch() -> StoredToken:
+            token = self._fetch(target)
+            return StoredToken(token.value, time.time() + token.expires_at - time.monotonic(), token.expires_in,
+                               token.scopes)
+
+        stored = self.shared.get(key, fetch)
+        self.mask(stored.value)
+        return AccessToken(stored.value, time.monotonic() + stored.expires_at - time.time(), stored.expires_in,
+                           stored.scopes)
 
     def _fetch(self, target: TokenTarget) -> AccessToken:
         settings = self.settings
@@ -254,6 +275,11 @@ class ClientCredentialsTokens:
         suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
         return LogtoTokenError(f"{text}.{suffix}", status=status, error=error or code,
                                error_description=description, code=code, request_id=request_id)
+
+
+def _log_reuse(token: StoredToken, tier: str) -> None:
+    log.info("Reusing a Logto access token from the %s token cache (scopes: %s), valid for another %d s",
+             tier, " ".join(token.scopes) or "none", token.expires_at - time.time())
 
 
 def _expires_in(value: Any) -> int:
