@@ -33,7 +33,8 @@ _warned: set[str] = set()
 
 
 def warn_once(problem: str, message: str, *args: Any) -> None:
-    """Log ``message`` at WARNING the first time ``problem`` happens in this process, then stay quiet."""
+    """Log ``message`` at WARNING the first time a cache has a ``problem`` in this process, then stay quiet:
+    a broken cache must not flood every task log, and one line says what to fix."""
     if problem not in _warned:
         _warned.add(problem)
         log.warning(message + " Fetching tokens from Logto instead; the task is not affected.", *args)

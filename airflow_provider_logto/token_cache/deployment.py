@@ -84,7 +84,7 @@ class DeploymentVariableTier:
         try:
             token = self._sealer.open(base64.b64decode(text.encode(), validate=True))
         except (ValueError, binascii.Error) as error:
-            warn_once(f"deployment-corrupt:{self.variable}", "Logto token cache Variable %s is unusable (%s); it "
+            warn_once("deployment", "Logto token cache Variable %s is unusable (%s); it "
                       "will be replaced.", self.variable, error)
             return None
         return token if token.fresh() else None
@@ -153,5 +153,5 @@ class DeploymentVariableTier:
 
 
 def _warn(error: Exception, action: str) -> None:
-    warn_once(f"deployment-{action}", "Logto token cache in Airflow Variables failed to %s (%s: %s).", action,
+    warn_once("deployment", "Logto token cache in Airflow Variables failed to %s (%s: %s).", action,
               type(error).__name__, error)

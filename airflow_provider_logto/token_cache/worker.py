@@ -47,6 +47,7 @@ class WorkerFileTier:
         self.path = directory / f"{ident}.token"
         self.lock_path = directory / f"{ident}.lock"
         self._sealer = sealer
+        self._problem = f"worker:{directory}"  # one warning per process and directory, whatever goes wrong
 
     @classmethod
     def in_configured_directory(cls, ident: str, sealer: Sealer) -> WorkerFileTier:
@@ -58,7 +59,7 @@ class WorkerFileTier:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = os.lstat(self.directory)
         except OSError as error:
-            warn_once(f"worker-dir:{self.directory}", "Logto token cache directory %s cannot be used (%s).",
+            warn_once(self._problem, "Logto token cache directory %s cannot be used (%s).",
                       self.directory, _reason(error))
             return False
         if not stat.S_ISDIR(info.st_mode):
@@ -69,7 +70,7 @@ class WorkerFileTier:
             problem = f"is open to other users (mode {stat.S_IMODE(info.st_mode):o}; it must be 700)"
         else:
             return True
-        warn_once(f"worker-dir:{self.directory}", "Logto token cache directory %s %s; set [logto] token_cache_dir "
+        warn_once(self._problem, "Logto token cache directory %s %s; set [logto] token_cache_dir "
                   "to a private directory.", self.directory, problem)
         return False
 
@@ -81,25 +82,25 @@ class WorkerFileTier:
         except FileNotFoundError:
             return None
         except OSError as error:
-            warn_once(f"worker-read:{self.path}", "Logto token cache entry %s cannot be read (%s).", self.path,
+            warn_once(self._problem, "Logto token cache entry %s cannot be read (%s).", self.path,
                       _reason(error))
             return None
         try:
             with os.fdopen(fd, "rb") as file:
                 info = os.fstat(file.fileno())
                 if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
-                    warn_once(f"worker-owner:{self.path}", "Logto token cache entry %s is not a file of this user.",
+                    warn_once(self._problem, "Logto token cache entry %s is not a file of this user.",
                               self.path)
                     return None
                 blob = file.read(_MAX_ENTRY_BYTES)
         except OSError as error:
-            warn_once(f"worker-read:{self.path}", "Logto token cache entry %s cannot be read (%s).", self.path,
+            warn_once(self._problem, "Logto token cache entry %s cannot be read (%s).", self.path,
                       _reason(error))
             return None
         try:
             token = self._sealer.open(blob)
         except ValueError as error:
-            warn_once(f"worker-corrupt:{self.path}", "Logto token cache entry %s is unusable (%s); it will be "
+            warn_once(self._problem, "Logto token cache entry %s is unusable (%s); it will be "
                       "replaced.", self.path, error)
             return None
         return token if token.fresh() else None
@@ -114,7 +115,7 @@ class WorkerFileTier:
                 file.write(self._sealer.seal(token))
             os.replace(temporary, self.path)
         except OSError as error:
-            warn_once(f"worker-write:{self.directory}", "Logto token cache entry %s cannot be written (%s).",
+            warn_once(self._problem, "Logto token cache entry %s cannot be written (%s).",
                       self.path, _reason(error))
             if temporary is not None:
                 try:
@@ -141,7 +142,7 @@ class WorkerFileTier:
                 fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError as error:
-                warn_once(f"worker-lock:{self.lock_path}", "Logto token cache lock %s cannot be taken (%s).",
+                warn_once(self._problem, "Logto token cache lock %s cannot be taken (%s).",
                           self.lock_path, _reason(error))
                 if fd is not None:
                     os.close(fd)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings() -> Iterator[None]:
+    """Cache problems are logged once per process; each test starts as a fresh process would."""
+    from airflow_provider_logto import token_cache
+
+    token_cache._warned.clear()
+    yield
+    token_cache._warned.clear()
