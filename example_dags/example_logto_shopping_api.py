@@ -1,9 +1,10 @@
 """Seed case 2 — a token for your own API (``https://shopping.api``), then read and write products.
 
-Connection ``logto_default``: the M2M app also holds a role with ``read:products`` and ``write:products`` of the
-"Online Shopping" API resource, and the ``api_base_url`` extra points at the API that validates those tokens.
-The operator asks for a token for ``https://shopping.api`` with both scopes; the token is only ever sent to
-``api_base_url``.
+Connection ``logto_shopping``: an M2M app of its own (least privilege: it needs no Management API access) with a
+role holding ``read:products`` and ``write:products`` of the "Online Shopping" API resource, and the
+``api_base_url`` extra pointing at the API that validates those tokens. The operator asks for a token for
+``https://shopping.api`` with both scopes; the token is only ever sent to ``api_base_url``.
+Works however the run is triggered: the product name uses the run's ``run_after`` time, which every run has.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_logto.operators.resource import LogtoResourceApiOperator
 
+CONN_ID = "logto_shopping"
 SHOPPING_API = "https://shopping.api"
 SCOPES = "read:products write:products"
 
@@ -26,14 +28,16 @@ with DAG(
 ) as dag:
     add_product = LogtoResourceApiOperator(
         task_id="add_product",
+        logto_conn_id=CONN_ID,
         method="POST",
         endpoint="/products",
         resource=SHOPPING_API,
         scopes=SCOPES,
-        json={"name": "Airflow sticker {{ ds }}", "price": 2.5},
+        json={"name": "Airflow sticker {{ dag_run.run_after.strftime('%Y-%m-%d %H:%M') }}", "price": 2.5},
     )
     list_products = LogtoResourceApiOperator(
         task_id="list_products",
+        logto_conn_id=CONN_ID,
         endpoint="/products",
         resource=SHOPPING_API,
         scopes=SCOPES,

@@ -38,9 +38,11 @@ def test_shopping_api(example_dags: dict[str, Any], demo_tenant: LogtoEmulator) 
 
 
 def test_user_lifecycle_with_a_deferred_sensor(example_dags: dict[str, Any], demo_tenant: LogtoEmulator) -> None:
-    # the membership is invisible once, so the sensor's first poke defers and the trigger does the waiting
+    # dag.test() runs one task at a time, so the member is added before the sensor starts (the delay only
+    # matters in a real deployment, see tests/deployment); here the membership is invisible once, so the
+    # sensor's first poke defers and the trigger does the waiting
     demo_tenant.add_fault("status", "/api/organizations/*/users", method="GET", status=404, count=1)
-    report = _run(example_dags, "example_logto_user_lifecycle")
+    report = _run(example_dags, "example_logto_user_lifecycle", {"member_delay": 0})
     assert report.task_states["wait_for_membership"] == "success"
     assert len(report.return_values["wait_for_membership"]) == 1
     assert report.return_values["user_roles"][0].startswith("airflow-demo-viewer-")
@@ -52,6 +54,19 @@ def test_user_lifecycle_with_a_deferred_sensor(example_dags: dict[str, Any], dem
     assert state.organizations == {}
     assert not any(r["name"].startswith("airflow-demo") for r in state.roles.values())
     assert demo_tenant.tokens_issued() == 1  # eleven tasks, one token
+
+
+def test_user_lifecycle_cleanup_skips_what_was_never_created(example_dags: dict[str, Any],
+                                                              demo_tenant: LogtoEmulator) -> None:
+    demo_tenant.add_fault("status", "/api/users", method="POST", status=500, count=100)
+    report = run_dag(example_dags["example_logto_user_lifecycle"], {"member_delay": 0})
+    assert not report.succeeded
+    assert report.task_states["create_user"] == "failed"
+    assert report.task_states["delete_user"] == "skipped"
+    assert report.task_states["delete_organization"] == "success"
+    assert report.task_states["delete_role"] == "success"
+    assert demo_tenant.state.organizations == {}
+    assert not any(r["name"].startswith("airflow-demo") for r in demo_tenant.state.roles.values())
 
 
 def test_export_users(example_dags: dict[str, Any], demo_tenant: LogtoEmulator, tmp_path: Path) -> None:
@@ -71,3 +86,16 @@ def test_a_failing_task_fails_the_run(example_dags: dict[str, Any], demo_tenant:
     report = run_dag(example_dags["example_logto_list_users"])
     assert not report.succeeded
     assert report.task_states["list_users"] == "failed"
+
+
+def test_no_example_needs_a_logical_date() -> None:
+    """Runs triggered from the UI, REST (logical_date null) or the CLI have no logical date; the real-deployment
+    test triggers them so, this guards the templates cheaply."""
+    import re
+
+    from tests.conftest import EXAMPLE_DAGS
+
+    logical_only = re.compile(r"\{\{[^}]*\b(ds|ds_nodash|ts|ts_nodash|ts_nodash_with_tz|logical_date|execution_date|"
+                              r"data_interval_start|data_interval_end|prev_ds|next_ds)\b")
+    for path in EXAMPLE_DAGS.glob("*.py"):
+        assert not logical_only.search(path.read_text()), f"{path.name} uses a logical-date-only template variable"
