@@ -128,13 +128,17 @@ def _missing_connections(dag: Any) -> list[str]:
     for conn_id in sorted(connections_of(dag)):
         try:
             BaseHook.get_connection(conn_id)
-        except Exception:  # not found (Airflow raises a version-dependent exception type)
+        except Exception:  # noqa: BLE001 — not found: the exception type differs between Airflow versions
             missing.append(conn_id)
     return missing
 
 
 def _run(dags_folder: Path, home: Path, only: list[str] | None, emulator: LogtoEmulator | None) -> int:
-    from airflow_provider_logto.testing.dag_runs import load_dags, migrate_database, run_dag
+    from airflow_provider_logto.testing.dag_runs import (
+        load_dags,
+        migrate_database,
+        run_dag,
+    )
 
     started = time.monotonic()
     print(f"Preparing Airflow in {home}: migrating its metadata database (airflow db migrate, first time "
@@ -146,7 +150,7 @@ def _run(dags_folder: Path, home: Path, only: list[str] | None, emulator: LogtoE
     if unknown:
         print(f"Unknown DAG id(s): {', '.join(unknown)}; the folder has {', '.join(_ordered(set(dags)))}")
         return 2
-    run_conf = {"example_logto_export_users": {"destination": str(home / "logto-users.jsonl")},
+    run_conf: dict[str, dict[str, Any]] = {"example_logto_export_users": {"destination": str(home / "logto-users.jsonl")},
                 "example_logto_user_lifecycle": {"member_delay": 2}}
     selected = _ordered(set(only or dags))
     skipped: dict[str, list[str]] = {}

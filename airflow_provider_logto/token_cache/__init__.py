@@ -110,7 +110,9 @@ class SharedTokenCache:
 
         tiers: list[TokenTier] = [WorkerFileTier.in_configured_directory(ident, sealer)]
         if self.mode == "deployment":
-            from airflow_provider_logto.token_cache.deployment import DeploymentVariableTier
+            from airflow_provider_logto.token_cache.deployment import (
+                DeploymentVariableTier,
+            )
 
             tiers.append(DeploymentVariableTier(ident, sealer, claim_timeout=self._fetch_deadline))
         return tiers

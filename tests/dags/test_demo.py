@@ -26,7 +26,7 @@ def test_demo_runs_what_your_connections_allow_and_says_what_it_skipped(
         [sys.executable, "-m", "airflow_provider_logto.testing.demo", "--home", str(tmp_path / "home"),
          "--dags-folder", str(EXAMPLE_DAGS), "--dag", "example_logto_shopping_api",
          "--dag", "example_logto_list_users"],
-        env=env, capture_output=True, text=True, timeout=240)
+        env=env, capture_output=True, text=True, timeout=240, check=False)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "Using your Logto: AIRFLOW_CONN_LOGTO_DEFAULT is set." in out

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -129,7 +129,7 @@ class AirflowDeployment:
         env.update(self._extra_environment)
         return env
 
-    def __enter__(self) -> AirflowDeployment:
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -144,17 +144,17 @@ class AirflowDeployment:
         self.postgres.start()
         env = self.environment()
         airflow = str(Path(sys.executable).with_name("airflow"))
-        migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+        migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
+                                 check=False)
         if migrate.returncode != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         for component in COMPONENTS:
             args = [airflow, component]
             if component == "api-server":
                 args += ["--host", "127.0.0.1", "--port", str(self.api_port)]
-            log = open(self.root / f"{component}.log", "wb")
-            self.processes[component] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                         start_new_session=True)
-            log.close()
+            with open(self.root / f"{component}.log", "wb") as log:  # the child keeps its own descriptor
+                self.processes[component] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                             start_new_session=True)
         self._wait_until_healthy()
 
     def _wait_until_healthy(self) -> None:

@@ -96,7 +96,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         dags = [*sorted(EXAMPLE_DAGS.glob("*.py")), HERE / "dags" / f"{PARALLEL}.py"]
         with AirflowDeployment(dags, environment) as deployment:
             deployment.wait_for_dags([*EXAMPLES, PARALLEL])
-            conf = {"example_logto_user_lifecycle": {"member_delay": MEMBER_DELAY},
+            conf: dict[str, dict[str, Any]] = {"example_logto_user_lifecycle": {"member_delay": MEMBER_DELAY},
                     "example_logto_export_users": {"destination": str(export_to)}}
             examples = [(dag_id, conf.get(dag_id, {})) for dag_id in EXAMPLES]
             runs = _round(deployment, [*examples, (PARALLEL, {"conn_id": "logto_parallel"})])
