@@ -5,7 +5,8 @@
    ``deployment`` (every process with a fresh cache directory, as in fresh containers; the Variables are stood
    in for by a shared directory with a delay per call like an Execution API round trip, since no Airflow
    deployment runs here — tests/deployment measures the real thing).
-2. The cost a task pays for a worker-cache hit (directory check, read, HKDF, AES-GCM open) next to the cost of
+2. Token requests when the same number of tasks run again after the token's lifetime (3 s here): one more.
+3. The cost a task pays for a worker-cache hit (directory check, read, HKDF, AES-GCM open) next to the cost of
    a token request to the emulator on loopback (a real Logto is further away).
 
 Prints figures; asserts nothing about time.
@@ -67,14 +68,15 @@ def _task(barrier: Any, cache_dir: str | None, variables: DirectoryVariables | N
     LogtoHook("logto_bench").get_access_token()
 
 
-def _token_requests(emulator: Any, app: Any, mode: str, tasks: int, latency: float) -> int:
+def _token_requests(emulator: Any, app: Any, mode: str, tasks: int, latency: float,
+                    directory: str | None = None) -> int:
     before = emulator.tokens_issued()
-    workdir = Path(tempfile.mkdtemp(prefix="logto-bench-"))
+    workdir = Path(directory or tempfile.mkdtemp(prefix="logto-bench-"))
     os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, token_cache=mode)
     os.environ["AIRFLOW__LOGTO__TOKEN_CACHE_DIR"] = str(workdir / "worker")
     variables = None
     if mode == "deployment":
-        (workdir / "variables").mkdir()
+        (workdir / "variables").mkdir(exist_ok=True)
         variables = DirectoryVariables(workdir / "variables", latency)
     context = mp.get_context("fork")
     barrier = context.Barrier(tasks)
@@ -118,6 +120,16 @@ def main() -> None:
                                       args.variable_latency_ms / 1000)
                       for mode in ("process", "worker", "deployment")]
             print(f"  {tasks:>5}  {counts[0]:>8}  {counts[1]:>8}  {counts[2]:>10}")
+
+        emulator.set_access_token_ttl(emulator.management_api_resource, 3)  # leeway 0.3 s
+        app = emulator.add_m2m_app("bench lifetime")
+        workdir = tempfile.mkdtemp(prefix="logto-bench-")
+        first = _token_requests(emulator, app, "worker", max(args.tasks), 0, workdir)
+        time.sleep(3)
+        again = _token_requests(emulator, app, "worker", max(args.tasks), 0, workdir)
+        print(f"Worker cache, token lifetime 3 s: {max(args.tasks)} tasks -> {first} token request(s); "
+              f"{max(args.tasks)} more tasks after the lifetime -> {again} more")
+        emulator.set_access_token_ttl(emulator.management_api_resource, 3600)
 
         app = emulator.add_m2m_app("bench costs")
         os.environ["AIRFLOW__LOGTO__TOKEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="logto-bench-")

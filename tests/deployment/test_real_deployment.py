@@ -111,6 +111,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
 
 
 def test_every_example_dag_succeeds_twice_when_triggered_without_a_logical_date(outcome: Outcome) -> None:
+    assert outcome.emulator.internal_errors == []
     for dag_id in EXAMPLES:
         runs = [run for run in outcome.runs if run.dag_id == dag_id]
         assert len(runs) == 2
