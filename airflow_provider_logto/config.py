@@ -22,6 +22,7 @@ from airflow_provider_logto.connection_form import (
     DEFAULT_RETRY_DEADLINE,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_CACHE,
+    TOKEN_CACHE_ALIAS,
     TOKEN_CACHE_MODES,
 )
 from airflow_provider_logto.exceptions import LogtoConnectionError
@@ -76,7 +77,7 @@ class LogtoSettings:
     timeout: float = DEFAULT_TIMEOUT
     retry: RetrySettings = RetrySettings()
     allow_insecure_http: bool = False
-    token_cache: str = DEFAULT_TOKEN_CACHE
+    cache_sharing: str = DEFAULT_TOKEN_CACHE
 
     def __repr__(self) -> str:  # the dataclass default would print the secret
         return f"LogtoSettings(conn_id={self.conn_id!r}, endpoint={self.endpoint!r}, app_id={self.app_id!r})"
@@ -100,7 +101,7 @@ class LogtoSettings:
         # forms store untouched fields as null or "": those mean "the default"
         extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in (conn.extra_dejson or {}).items()
                  if value is not None and value != ""}
-        unknown = sorted(set(extra) - set(CONN_FIELDS))
+        unknown = sorted(set(extra) - set(CONN_FIELDS) - {TOKEN_CACHE_ALIAS})
         if unknown:  # a warning, not an error: a typo is worth seeing, an extra for another tool is not fatal
             log.warning("Logto connection %r: ignoring unknown extra field(s) %s; known fields: %s", conn_id,
                         ", ".join(unknown), ", ".join(CONN_FIELDS))
@@ -114,11 +115,7 @@ class LogtoSettings:
         if client_auth not in CLIENT_AUTH_METHODS:
             raise _error(conn_id, f"client_auth {client_auth!r} is not supported; use one of "
                                   f"{', '.join(CLIENT_AUTH_METHODS)}")
-        token_cache = extra.get("token_cache", DEFAULT_TOKEN_CACHE)
-        token_cache = token_cache.strip().lower() if isinstance(token_cache, str) else token_cache
-        if token_cache not in TOKEN_CACHE_MODES:
-            raise _error(conn_id, f"token_cache {token_cache!r} is not a token cache mode; use one of "
-                                  f"{', '.join(TOKEN_CACHE_MODES)} (default {DEFAULT_TOKEN_CACHE})")
+        cache_sharing = _cache_sharing(conn_id, extra)
         api_base_url = _optional_text(conn_id, "api_base_url", extra.get("api_base_url"))
         if api_base_url is not None:
             api_base_url = _base_url(conn_id, "api_base_url", api_base_url, allow_insecure)
@@ -147,7 +144,7 @@ class LogtoSettings:
                                   extra.get("retry_backoff_ms", DEFAULT_RETRY_BACKOFF_MS)) / 1000,
             ),
             allow_insecure_http=allow_insecure,
-            token_cache=token_cache,
+            cache_sharing=cache_sharing,
         )
 
 
@@ -212,6 +209,21 @@ def _tenant_id(conn_id: str, endpoint: str, explicit: str | None) -> str:
     if explicit and not re.fullmatch(r"[a-z0-9]+", explicit):
         raise _error(conn_id, f"tenant_id {explicit!r} is not a Logto tenant id (lower-case letters and digits)")
     return explicit or derived or "default"
+
+
+def _cache_sharing(conn_id: str, extra: dict[str, Any]) -> str:
+    """``cache_sharing`` (or its alias ``token_cache``): process, worker (the default) or deployment."""
+    given = {name: value.strip().lower() if isinstance(value, str) else value
+             for name in ("cache_sharing", TOKEN_CACHE_ALIAS) if (value := extra.get(name)) is not None}
+    if len(set(map(repr, given.values()))) > 1:
+        raise _error(conn_id, f"cache_sharing {extra['cache_sharing']!r} and {TOKEN_CACHE_ALIAS} "
+                              f"{extra[TOKEN_CACHE_ALIAS]!r} disagree; set only cache_sharing")
+    for name, value in given.items():
+        if value not in TOKEN_CACHE_MODES:
+            raise _error(conn_id, f"{name} {value!r} is not a token cache mode; use one of "
+                                  f"{', '.join(TOKEN_CACHE_MODES)} (default {DEFAULT_TOKEN_CACHE})")
+        return str(value)
+    return DEFAULT_TOKEN_CACHE
 
 
 def _optional_text(conn_id: str, field: str, value: Any) -> str | None:

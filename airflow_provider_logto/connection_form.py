@@ -18,6 +18,9 @@ HOOK_CLASS_NAME = "airflow_provider_logto.hooks.logto.LogtoHook"
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 TOKEN_CACHE_MODES = ("process", "worker", "deployment")
 DEFAULT_TOKEN_CACHE = "worker"
+# Also accepted for cache_sharing. Airflow masks the value of every extra whose name contains "token", so with
+# this name the mode word ("process", "worker", …) would be replaced by *** in the task logs and the UI.
+TOKEN_CACHE_ALIAS = "token_cache"
 DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_DEADLINE = 120
@@ -66,14 +69,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "First retry backoff (ms)", "integer",
         "Wait before the first retry when Logto sends no Retry-After; doubles per attempt, with jitter.",
         default=DEFAULT_RETRY_BACKOFF_MS),
-    # The issue-given name contains "token", which Airflow masks: the value (never a secret) shows as *** once
-    # saved, so the form carries no default value (it would be sent as ***) and the default is named instead.
-    "token_cache": _field(
-        "Token cache", "string",
-        f"Who shares a token: empty or '{DEFAULT_TOKEN_CACHE}' — every task process of a worker, through "
-        "encrypted files; 'deployment' — every task of the deployment, through encrypted Airflow Variables (for "
-        "executors that start each task in a fresh container); 'process' — one process only.",
-        enum=[*TOKEN_CACHE_MODES, None]),
+    "cache_sharing": _field(
+        "Token cache sharing", "string",
+        "Who shares a token: 'worker' — every task process of a worker, through encrypted files; 'deployment' — "
+        "every task of the deployment, through encrypted Airflow Variables (for executors that start each task "
+        "in a fresh container); 'process' — one process only.",
+        default=DEFAULT_TOKEN_CACHE, enum=list(TOKEN_CACHE_MODES)),
     "allow_insecure_http": _field(
         "Allow plain HTTP to non-local hosts", "boolean",
         "Off: http:// is refused unless the host is loopback, so a secret never crosses a network in clear.",
@@ -92,7 +93,6 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "api_base_url": "https://api.example.com",
         "tenant_id": "default",
         "verify": "true",
-        "token_cache": DEFAULT_TOKEN_CACHE,
     },
 }
 

@@ -148,7 +148,7 @@ class ClientCredentialsTokens:
         self.mask = mask
         self.cache = cache
         self._secret_hash = hashlib.sha256(settings.app_secret.encode()).hexdigest()
-        self.shared = SharedTokenCache(settings.token_cache, settings.app_secret,
+        self.shared = SharedTokenCache(settings.cache_sharing, settings.app_secret,
                                        settings.retry.deadline + settings.timeout, _log_reuse)
 
     def _key(self, target: TokenTarget) -> _CacheKey:
@@ -165,7 +165,7 @@ class ClientCredentialsTokens:
         self.shared.discard(key, value)
 
     def _fetch_shared(self, key: _CacheKey, target: TokenTarget) -> AccessToken:
-        """Behind the process cache: the worker/deployment caches of the ``token_cache`` mode, then Logto."""
+        """Behind the process cache: the worker/deployment caches of ``cache_sharing``, then Logto."""
         if self.shared.mode == "process":
             return self._fetch(target)
 

@@ -1,5 +1,5 @@
 """Token caches shared between processes: one token per lifetime for every task process of a worker
-(``token_cache = worker``, the default) or of the whole deployment (``token_cache = deployment``).
+(``cache_sharing = worker``, the default) or of the whole deployment (``cache_sharing = deployment``).
 
 Each task of an Airflow deployment runs in a process of its own, so the process-wide cache in
 :mod:`airflow_provider_logto.tokens` lives for one task only. The tiers here sit behind it:

@@ -1,4 +1,4 @@
-"""The deployment tier (opt-in, ``token_cache = deployment``): the encrypted entries kept in Airflow Variables,
+"""The deployment tier (opt-in, ``cache_sharing = deployment``): the encrypted entries kept in Airflow Variables,
 so task processes on any worker — fresh containers included — share one token.
 
 Variables are Airflow's own shared store: tasks read and write them through the Task SDK (the Execution API)

@@ -1,7 +1,7 @@
 """Benchmark (not a test): what the shared token caches save and what they cost.
 
 1. Token requests for N task processes starting together (forked processes, each with an empty process cache),
-   per ``token_cache`` mode: ``process`` (every process fetches), ``worker`` (one shared cache directory) and
+   per ``cache_sharing`` mode: ``process`` (every process fetches), ``worker`` (one shared cache directory) and
    ``deployment`` (every process with a fresh cache directory, as in fresh containers; the Variables are stood
    in for by a shared directory with a delay per call like an Execution API round trip, since no Airflow
    deployment runs here — tests/deployment measures the real thing).
@@ -72,7 +72,7 @@ def _token_requests(emulator: Any, app: Any, mode: str, tasks: int, latency: flo
                     directory: str | None = None) -> int:
     before = emulator.tokens_issued()
     workdir = Path(directory or tempfile.mkdtemp(prefix="logto-bench-"))
-    os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, token_cache=mode)
+    os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, cache_sharing=mode)
     os.environ["AIRFLOW__LOGTO__TOKEN_CACHE_DIR"] = str(workdir / "worker")
     variables = None
     if mode == "deployment":
@@ -133,7 +133,7 @@ def main() -> None:
 
         app = emulator.add_m2m_app("bench costs")
         os.environ["AIRFLOW__LOGTO__TOKEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="logto-bench-")
-        os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, token_cache="process")
+        os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, cache_sharing="process")
         fetching = LogtoHook("logto_bench")
 
         def fetch() -> None:
@@ -142,7 +142,7 @@ def main() -> None:
 
         fetch()  # warm the HTTP connection: the figure is the request, not the TCP handshake
         request = _per_call(fetch, 50)
-        os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, token_cache="worker")
+        os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = emulator.airflow_connection(app, cache_sharing="worker")
         cached = LogtoHook("logto_bench")
         cached.get_access_token()  # the entry now exists in the worker cache
 

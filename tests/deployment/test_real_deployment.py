@@ -91,7 +91,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
                 "deployment": emulator.add_m2m_app("Airflow parallel (deployment cache)")}
         environment["AIRFLOW_CONN_LOGTO_PARALLEL"] = emulator.airflow_connection(apps["parallel"])
         environment["AIRFLOW_CONN_LOGTO_PARALLEL_DEPLOYMENT"] = emulator.airflow_connection(
-            apps["deployment"], token_cache="deployment")
+            apps["deployment"], cache_sharing="deployment")
         export_to = tmp_path_factory.mktemp("export") / "users.jsonl"
         dags = [*sorted(EXAMPLE_DAGS.glob("*.py")), HERE / "dags" / f"{PARALLEL}.py"]
         with AirflowDeployment(dags, environment) as deployment:
@@ -180,6 +180,10 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_variables(outcome: Outcome) -
                 exposed.append((f"{run.dag_id}.{task} XCom {xcom['key']}", json.dumps(value)))
     exposed.append(("variables", json.dumps(deployment.rest("GET", "/variables", params={"limit": 100}))))
     assert sum(len(text) for _, text in exposed) > 10_000  # logs were really read
+    texts = "\n".join(text for _, text in exposed)
+    assert "Fetched a Logto access token" in texts and "Reusing a Logto access token from the worker" in texts
+    assert "from the deployment token cache" in texts  # the mode's name is not masked in task logs
+    assert '"json": {"username": "airflow_demo_' in texts  # rendered fields were really read
     print(f"\nscanned {len(exposed)} documents ({sum(len(t) for _, t in exposed)} chars) for {len(secrets)} secrets")
     leaks = [(where, name) for where, text in exposed for name, secret in secrets.items() if secret in text]
     assert leaks == []

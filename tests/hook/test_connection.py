@@ -195,7 +195,5 @@ def test_what_the_airflow_3_3_ui_receives() -> None:
 def test_masked_extra_names_are_avoided() -> None:
     from airflow.providers.common.compat.sdk import redact
 
-    # token_cache is the one exception (its name is fixed by issue 7; it has no form default, see connection_form)
-    extras = {name: spec["schema"].get("default", "visible") for name, spec in CONN_FIELDS.items()
-              if name != "token_cache"}
+    extras = {name: spec["schema"].get("default", "visible") for name, spec in CONN_FIELDS.items()}
     assert redact(extras) == extras

@@ -100,7 +100,7 @@ def test_outside_a_task_without_variables_the_hook_still_gets_tokens(
     caplog.set_level(logging.WARNING, logger="airflow_provider_logto")
     for _ in range(2):
         TOKEN_CACHE.clear()
-        assert connect(management_app, token_cache="deployment").get_access_token()
+        assert connect(management_app, cache_sharing="deployment").get_access_token()
     # the worker tier in front of the Variables served the second "process"
     assert emulator.tokens_issued() == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

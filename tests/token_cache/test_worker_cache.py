@@ -114,16 +114,29 @@ def test_a_rotated_secret_never_opens_old_entries(management_app: M2MApp) -> Non
 
 def test_token_cache_process_writes_no_files(emulator: LogtoEmulator, management_app: M2MApp,
                                              connect: HookFactory) -> None:
-    connect(management_app, token_cache="process").get_access_token()
+    connect(management_app, cache_sharing="process").get_access_token()
     _new_process()
-    connect(management_app, token_cache="process").get_access_token()
+    connect(management_app, cache_sharing="process").get_access_token()
     assert emulator.tokens_issued() == 2
     assert _entries() == []
 
 
 def test_a_wrong_mode_is_a_connection_error(management_app: M2MApp, connect: HookFactory) -> None:
-    with pytest.raises(LogtoConnectionError, match=r"token_cache 'shared' .* process, worker, deployment"):
-        connect(management_app, token_cache="shared").get_access_token()
+    with pytest.raises(LogtoConnectionError, match=r"cache_sharing 'shared' is not a token cache mode; use one of "
+                                                   r"process, worker, deployment \(default worker\)"):
+        connect(management_app, cache_sharing="shared").get_access_token()
+    with pytest.raises(LogtoConnectionError, match=r"token_cache 'everywhere' is not a token cache mode"):
+        connect(management_app, token_cache="everywhere").get_access_token()
+    with pytest.raises(LogtoConnectionError, match=r"disagree; set only cache_sharing"):
+        connect(management_app, cache_sharing="worker", token_cache="process").get_access_token()
+
+
+def test_token_cache_is_accepted_for_cache_sharing(emulator: LogtoEmulator, management_app: M2MApp,
+                                                   connect: HookFactory) -> None:
+    connect(management_app, token_cache="Process").get_access_token()
+    _new_process()
+    connect(management_app, token_cache="process").get_access_token()
+    assert emulator.tokens_issued() == 2 and _entries() == []
 
 
 def test_an_api_refusing_the_token_drops_it_from_the_worker_cache_too(

@@ -1,7 +1,7 @@
 """Twenty tasks at once, each in a process of its own, each calling the Management API with a token.
 
 With the worker token cache the twenty processes share one token. ``separate_cache_dir`` gives every task a
-fresh, empty cache directory (as a fresh container would have), so only ``token_cache=deployment`` (Airflow
+fresh, empty cache directory (as a fresh container would have), so only ``cache_sharing=deployment`` (Airflow
 Variables) can share the token then.
 """
 
