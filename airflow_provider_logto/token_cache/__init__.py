@@ -90,7 +90,7 @@ def key_id(key: Sequence[Any]) -> str:
 
 
 class SharedTokenCache:
-    """The shared tiers of one connection's ``token_cache`` mode, consulted in order behind the process cache."""
+    """The shared tiers of one connection's ``cache_sharing`` mode, consulted in order behind the process cache."""
 
     def __init__(self, mode: str, secret: str, fetch_deadline: float,
                  on_reuse: Callable[[StoredToken, str], None] | None = None) -> None:
@@ -100,35 +100,34 @@ class SharedTokenCache:
         self._on_reuse = on_reuse
 
     def tiers(self, key: Sequence[Any]) -> list[TokenTier]:
+        """The tiers for ``key``, nearest first (imported here: they need ``cryptography`` and Airflow)."""
+        from airflow_provider_logto.token_cache.deployment import DeploymentVariableTier
         from airflow_provider_logto.token_cache.sealing import Sealer
+        from airflow_provider_logto.token_cache.worker import WorkerFileTier
 
         if self.mode == "process":
             return []
         ident = key_id(key)
         sealer = Sealer(self._secret, ident)
-        from airflow_provider_logto.token_cache.worker import WorkerFileTier
-
         tiers: list[TokenTier] = [WorkerFileTier.in_configured_directory(ident, sealer)]
         if self.mode == "deployment":
-            from airflow_provider_logto.token_cache.deployment import (
-                DeploymentVariableTier,
-            )
-
             tiers.append(DeploymentVariableTier(ident, sealer, claim_timeout=self._fetch_deadline))
         return tiers
 
     def get(self, key: Sequence[Any], fetch: Callable[[], StoredToken]) -> StoredToken:
         """The token for ``key`` from the first tier holding a fresh one, else from ``fetch`` (once across the
         processes sharing the tiers); a fetched or found token is written to every tier in front of its source."""
-        return _through(self.tiers(key), fetch, self._on_reuse)
+        return through_tiers(self.tiers(key), fetch, self._on_reuse)
 
     def discard(self, key: Sequence[Any], value: str) -> None:
         for tier in self.tiers(key):
             tier.discard(value)
 
 
-def _through(tiers: list[TokenTier], fetch: Callable[[], StoredToken],
-             on_reuse: Callable[[StoredToken, str], None] | None) -> StoredToken:
+def through_tiers(tiers: list[TokenTier], fetch: Callable[[], StoredToken],
+                  on_reuse: Callable[[StoredToken, str], None] | None = None) -> StoredToken:
+    """A fresh token from the first tier that has one; on a miss, one process per tier (its ``exclusive()``)
+    asks the next tier — finally ``fetch`` — and stores the answer, while the others wait and re-read."""
     if not tiers:
         return fetch()
     tier, rest = tiers[0], tiers[1:]
@@ -137,7 +136,7 @@ def _through(tiers: list[TokenTier], fetch: Callable[[], StoredToken],
         with tier.exclusive():
             token = tier.read()  # another process may have stored one while this one waited
             if token is None:
-                token = _through(rest, fetch, on_reuse)
+                token = through_tiers(rest, fetch, on_reuse)
                 tier.write(token)
                 return token
     if on_reuse is not None:

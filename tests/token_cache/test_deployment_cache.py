@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.token_cache import StoredToken, _through, key_id
+from airflow_provider_logto.token_cache import StoredToken, key_id, through_tiers
 from airflow_provider_logto.token_cache.deployment import DeploymentVariableTier
 from airflow_provider_logto.token_cache.sealing import Sealer
 from airflow_provider_logto.tokens import TOKEN_CACHE
@@ -63,7 +63,7 @@ def test_sixteen_fetchers_on_different_workers_fetch_once() -> None:
         return StoredToken("the-token", time.time() + 3600, 3600, ("all",))
 
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(_through([_tier(variables)], fetch, None).value))
+    threads = [threading.Thread(target=lambda: results.append(through_tiers([_tier(variables)], fetch).value))
                for _ in range(16)]
     for thread in threads:
         thread.start()
@@ -90,7 +90,7 @@ def test_a_stale_claim_does_not_block(monkeypatch: pytest.MonkeyPatch) -> None:
     tier = _tier(variables)
     variables.set(tier.claim_variable, '{"owner": "crashed", "until": %f}' % (time.time() - 1))
     started = time.monotonic()
-    token = _through([tier], lambda: StoredToken("fresh", time.time() + 60, 60, ()), None)
+    token = through_tiers([tier], lambda: StoredToken("fresh", time.time() + 60, 60, ()))
     assert token.value == "fresh" and time.monotonic() - started < 5
 
 
