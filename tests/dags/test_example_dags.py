@@ -18,7 +18,8 @@ def _run(example_dags: dict[str, Any], dag_id: str, run_conf: dict | None = None
 
 def test_the_four_examples_are_there(example_dags: dict[str, Any]) -> None:
     assert set(example_dags) == {"example_logto_list_users", "example_logto_shopping_api",
-                                 "example_logto_user_lifecycle", "example_logto_export_users"}
+                                 "example_logto_user_lifecycle", "example_logto_export_users",
+                                 "example_logto_user_sync"}
 
 
 def test_list_users(example_dags: dict[str, Any], demo_tenant: LogtoEmulator) -> None:
