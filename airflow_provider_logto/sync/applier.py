@@ -10,7 +10,8 @@ once more.
 ``POST /users`` is the exception: sent twice it makes two users. After a lost answer the user is looked up by
 key among the users created since the sync started (``GET /users`` lists newest first); only when it is not
 there is it created again, and only when the body carries a username or email, which Logto refuses to
-duplicate. Otherwise it is reported as an unknown outcome, and the next run (the task's retry) sees the truth.
+duplicate (when it does refuse, the first create landed late: the user is looked up once more). Otherwise it
+is reported as an unknown outcome, and the next run (the task's retry) sees the truth.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from airflow_provider_logto.sync.source import Record
 CREATED, UPDATED, FAILED = 1, 2, 3
 MEMBERS_PER_REQUEST = 100
 RECOVERY_MARGIN_MS = 10 * 60 * 1000  # clock skew allowed between the worker and Logto's database
+UNIQUE_FIELDS = ("username", "primaryEmail")  # Logto refuses a second user with the same one (422)
+DUPLICATE_CODES = frozenset({"user.username_already_in_use", "user.email_already_in_use"})
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +68,7 @@ class Applier:
         self.removal_failures: list[dict[str, Any]] = []
         self.removed = 0
         self._lost_creates: dict[int, DesiredUser] = {}
+        self._refused_after_loss: dict[int, DesiredUser] = {}
         self._lock = threading.Lock()
 
     # --- the phases -----------------------------------------------------------------------------------------
@@ -110,13 +114,21 @@ class Applier:
             self._fail(slot, str(failure))
         progress.step(failed=self.outcomes[slot] == FAILED)
 
-    def _create(self, slot: int, desired: DesiredUser) -> str | None:
-        """The new user's id; None when the answer was lost (the user is then looked up later)."""
+    def _create(self, slot: int, desired: DesiredUser, *, after_loss: bool = False) -> str | None:
+        """The new user's id; None when the answer was lost (the user is then looked up later) or, for a second
+        attempt, when Logto refused it as a duplicate (the first attempt landed after all: looked up again)."""
         body = {name: value for name, value in desired.profile.items() if value is not None}
         body["customData"] = {**desired.custom_data, MARKER_KEY: self.sync_id}
         try:
             user = self.hook.management_request("POST", "/users", json=body)
         except Exception as error:
+            if after_loss and outcome_unknown(error):
+                raise WriteFailed("create: outcome unknown twice; the next run finds the user or creates "
+                                  "it") from None
+            if after_loss and getattr(error, "code", None) in DUPLICATE_CODES:
+                with self._lock:
+                    self._refused_after_loss[slot] = desired
+                return None
             if not outcome_unknown(error):
                 raise WriteFailed(f"create failed: {reason(error)}") from None
             with self._lock:
@@ -172,10 +184,38 @@ class Applier:
         lost = dict(self._lost_creates)
         if not lost:
             return
+        found = self._find_created(lost)
+        log.info("Logto user sync: %d create(s) lost their answer; %d found by key among the users created "
+                 "since the sync started", len(lost), len(found))
+        jobs: list[Job] = []
+        for slot, desired in lost.items():
+            if slot in found:
+                jobs.append(lambda slot=slot, desired=desired: self._finish_found(slot, desired, found[slot]))
+            elif any(desired.profile.get(name) for name in UNIQUE_FIELDS):
+                jobs.append(lambda slot=slot, desired=desired: self._create_again(slot, desired))
+            else:
+                self._fail(slot, "create: outcome unknown and the user is not (yet) visible; not created again "
+                                 "because nothing unique in the row would stop a duplicate — the next run finds "
+                                 "it or creates it")
+        self.runner.run(jobs)
+        refused = dict(self._refused_after_loss)
+        if refused:  # the lost create landed after all: look once more
+            found_late = self._find_created(refused)
+            for slot, desired in refused.items():
+                if slot in found_late:
+                    self._finish_found(slot, desired, found_late[slot])
+                else:
+                    self._fail(slot, "create: outcome unknown, then Logto refused a second create as a duplicate, "
+                                     "and no user of this sync has the key; check the user holding its "
+                                     "username/email")
+
+    def _find_created(self, lost: dict[int, DesiredUser]) -> dict[int, str]:
+        """slot → user id for the lost creates that did happen: users of this sync, created since the sync
+        started (``GET /users`` lists newest first, so the scan stops at the first older user)."""
         wanted = {desired.key: slot for slot, desired in lost.items()}
         found: dict[int, str] = {}
         cutoff = self.started_ms - RECOVERY_MARGIN_MS
-        for user in self.hook.management_paginate("/users"):  # newest first
+        for user in self.hook.management_paginate("/users"):
             created_at = user.get("createdAt")
             if isinstance(created_at, (int, float)) and created_at < cutoff:
                 break
@@ -183,22 +223,10 @@ class Applier:
             slot = wanted.get(self.match.key_of_user(user) or "")
             if slot is not None and custom.get(MARKER_KEY) == self.sync_id:
                 found[slot] = str(user["id"])
-        log.info("Logto user sync: %d create(s) lost their answer; %d found by key among the users created "
-                 "since the sync started", len(lost), len(found))
-        jobs: list[Job] = []
-        for slot, desired in lost.items():
-            if slot in found:
-                self.plan.user_ids[slot] = found[slot]
-                jobs.append(lambda slot=slot, desired=desired: self._finish_found(slot, desired, found[slot]))
-            elif any(desired.profile.get(name) for name in ("username", "primaryEmail")):
-                jobs.append(lambda slot=slot, desired=desired: self._create_again(slot, desired))
-            else:
-                self._fail(slot, "create: outcome unknown and the user is not (yet) visible; not created again "
-                                 "because nothing unique in the row would stop a duplicate — the next run finds "
-                                 "it or creates it")
-        self.runner.run(jobs)
+        return found
 
     def _finish_found(self, slot: int, desired: DesiredUser, user_id: str) -> None:
+        self.plan.user_ids[slot] = user_id
         try:
             self._after_create(slot, desired, user_id)
         except WriteFailed as failure:
@@ -207,10 +235,9 @@ class Applier:
     def _create_again(self, slot: int, desired: DesiredUser) -> None:
         """Logto refuses a second user with the same username or email (422), so this cannot duplicate."""
         try:
-            user_id = self._create(slot, desired)
-            if user_id is None:
-                raise WriteFailed("create: outcome unknown twice; the next run finds the user or creates it")
-            self._after_create(slot, desired, user_id)
+            user_id = self._create(slot, desired, after_loss=True)
+            if user_id is not None:
+                self._after_create(slot, desired, user_id)
         except WriteFailed as failure:
             self._fail(slot, str(failure))
 
