@@ -32,12 +32,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import requests
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
-from airflow_provider_logto.retrying import TOKEN_QUOTA_CODE, retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 T = TypeVar("T")
 
@@ -124,6 +124,9 @@ class AdaptiveLimiter:
             try:
                 result = function()
             except LogtoApiError as error:
+                # imported here: retrying loads the HTTP stack, which DAG parsing should not pay for
+                from airflow_provider_logto.retrying import TOKEN_QUOTA_CODE
+
                 self._release(succeeded=False)
                 if error.status != 429 or error.code == TOKEN_QUOTA_CODE:
                     raise
@@ -163,6 +166,8 @@ class AdaptiveLimiter:
         session.hooks["response"].append(self._observe)
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        from airflow_provider_logto.retrying import TOKEN_QUOTA_CODE, retry_after
+
         if response.status_code == 429 and TOKEN_QUOTA_CODE not in response.text[:500]:
             self.throttled(retry_after(response))
 
