@@ -16,9 +16,15 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from airflow_provider_logto.testing.faults import Fault, FaultInjector, FaultKind, RateLimiter
+from airflow_provider_logto.testing.faults import (
+    Fault,
+    FaultInjector,
+    FaultKind,
+    Latency,
+    RateLimiter,
+)
 from airflow_provider_logto.testing.http import AppServer, Request, Response
 from airflow_provider_logto.testing.journal import Journal
 from airflow_provider_logto.testing.keys import KeyAlgorithm, SigningKey
@@ -29,7 +35,11 @@ from airflow_provider_logto.testing.resource_server import (
     SHOPPING_API_SCOPES,
     ShoppingApi,
 )
-from airflow_provider_logto.testing.state import MANAGEMENT_API_ROLE, M2MApp, TenantState
+from airflow_provider_logto.testing.state import (
+    MANAGEMENT_API_ROLE,
+    M2MApp,
+    TenantState,
+)
 from airflow_provider_logto.testing.tls import server_context
 from airflow_provider_logto.testing.verification import TokenVerifier
 
@@ -41,11 +51,15 @@ class LogtoEmulator:
 
     def __init__(self, *, tenant_id: str = "default", host: str = "127.0.0.1", port: int = 0,
                  resource_port: int = 0, key_algorithm: KeyAlgorithm = "ES384", fault_seed: int = 0,
-                 tls: bool = False) -> None:
-        """``tls=True`` serves both servers over HTTPS with a throw-away CA (its certificate: :attr:`ca_bundle`)."""
+                 tls: bool = False, latency: float = 0.0, jitter: float = 0.0) -> None:
+        """``tls=True`` serves both servers over HTTPS with a throw-away CA (its certificate: :attr:`ca_bundle`).
+
+        ``latency``/``jitter`` (seconds) delay every request like a network would; see :meth:`set_latency`.
+        """
         self.state = TenantState(tenant_id)
         self.journal = Journal()
         self.faults = FaultInjector(fault_seed)
+        self.latency = Latency(latency, jitter, fault_seed)
         self.key = SigningKey(key_algorithm)
         self.oidc = OidcProvider(self.state, self.key, self.journal)
         self._management_verifier = TokenVerifier(
@@ -80,8 +94,9 @@ class LogtoEmulator:
             self._resource_server.stop()
             self._started = False
 
-    def __enter__(self) -> LogtoEmulator:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -201,6 +216,13 @@ class LogtoEmulator:
     def disable_rate_limit(self) -> None:
         self._rate_limiter = None
 
+    def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
+        """Delay every request to both servers by ``seconds`` ± a uniform ``jitter`` (0 turns it off).
+
+        Each connection's thread sleeps on its own, so concurrent requests overlap as over a real network.
+        """
+        self.latency.set(seconds, jitter)
+
     # --- observations -----------------------------------------------------------------------------------------
     @property
     def internal_errors(self) -> list[str]:
@@ -227,6 +249,7 @@ class LogtoEmulator:
 
     # --- serving ------------------------------------------------------------------------------------------
     def _serve_logto(self, request: Request) -> Response:
+        self.latency.wait()
         response = self.faults.strike("logto", request)
         if response is None and self._rate_limiter is not None:
             response = self._rate_limiter.admit()
@@ -249,6 +272,7 @@ class LogtoEmulator:
         return Response.text(404, "Not Found")
 
     def _serve_resource(self, request: Request) -> Response:
+        self.latency.wait()
         response = self.faults.strike("resource", request) or self.shopping.handle(request)
         self.journal.record("resource", request, response.status)
         return response

@@ -48,8 +48,8 @@ PHRASES: dict[str, tuple[int, str]] = {
     "entity.not_exists_with_id": (404, "The {name} with ID `{id}` does not exist."),
     "entity.unique_integrity_violation": (422, "The entity already exists. Please check the input and try again."),
     "entity.relation_foreign_key_not_found": (
-        422, "Cannot find one or more foreign keys. Please check the input and ensure that all referenced entities "
-             "exist."),
+        422, ("Cannot find one or more foreign keys. Please check the input and ensure that all referenced "
+              "entities exist.")),
     "user.username_already_in_use": (422, "This username is already in use."),
     "user.email_already_in_use": (422, "This email is associated with an existing account."),
     "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),

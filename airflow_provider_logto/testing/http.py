@@ -125,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             response = self.server.app(request)
-        except Exception as error:  # an emulator bug: answer like Logto's core does, and remember it
+        except Exception as error:  # noqa: BLE001 - an emulator bug: answer like Logto's core, remember it
             self.server.internal_errors.append(f"{request.method} {request.path}: {error!r}")
             response = Response.json(500, {"message": "Internal server error."})
         self._write(response)
@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Silent: the emulator keeps a journal instead of printing one line per request."""
 
 

@@ -18,8 +18,17 @@ from urllib.parse import urlencode
 
 from airflow_provider_logto.testing.errors import LogtoApiError, api_error
 from airflow_provider_logto.testing.http import Request, Response
-from airflow_provider_logto.testing.search import SearchError, parse_search, select
-from airflow_provider_logto.testing.state import MANAGEMENT_API_SCOPE, TenantState, is_absolute_uri
+from airflow_provider_logto.testing.search import (
+    Search,
+    SearchError,
+    parse_search,
+    select,
+)
+from airflow_provider_logto.testing.state import (
+    MANAGEMENT_API_SCOPE,
+    TenantState,
+    is_absolute_uri,
+)
 from airflow_provider_logto.testing.verification import TokenRejected, TokenVerifier
 
 USER_SEARCH_FIELDS = ("id", "primaryEmail", "primaryPhone", "username", "name")
@@ -125,8 +134,12 @@ def page_of(items: list[Any], request: Request, *, optional: bool = False) -> Re
     is optional and neither ``page`` nor ``page_size`` is given (like ``/api/applications``)."""
     if optional and request.param("page") is None and request.param("page_size") is None:
         return Response.json(200, items)
+    return window_of(len(items), lambda offset, limit: items[offset:offset + limit], request)
+
+
+def window_of(total: int, rows: Callable[[int, int], list[Any]], request: Request) -> Response:
+    """One page of a list of ``total`` rows that ``rows(offset, limit)`` reads, with Logto's paging headers."""
     page, size = _pagination(request)
-    total = len(items)
     last = max(1, -(-total // size))
     path = request.path.removeprefix("/api")
     headers = [("Total-Number", str(total)), ("Link", _link(request, path, 1, "first")),
@@ -135,7 +148,7 @@ def page_of(items: list[Any], request: Request, *, optional: bool = False) -> Re
         headers.append(("Link", _link(request, path, page - 1, "prev")))
     if page < last:
         headers.append(("Link", _link(request, path, page + 1, "next")))
-    return Response.json(200, items[(page - 1) * size: page * size], headers)
+    return Response.json(200, rows((page - 1) * size, size), headers)
 
 
 def _created(payload: Any = None) -> Response:
@@ -247,6 +260,9 @@ class ManagementApi:
 
     # --- users ------------------------------------------------------------------------------------------
     def list_users(self, request: Request) -> Response:
+        if not any(key.startswith("search") for key in request.query):  # the common case: read one page
+            parse_search_or_refuse(request, USER_SEARCH_FIELDS)
+            return window_of(len(self.state.users), self.state.users_page, request)
         users = self._search(request, self.state.users_newest_first(), USER_SEARCH_FIELDS)
         return page_of(users, request)
 
@@ -559,8 +575,16 @@ class ManagementApi:
     # --- search -----------------------------------------------------------------------------------------
     @staticmethod
     def _search(request: Request, items: list[dict[str, Any]], fields: Iterable[str]) -> list[dict[str, Any]]:
+        search = parse_search_or_refuse(request, tuple(fields))
         try:
-            search = parse_search(request.query, tuple(fields))
             return select(items, search, tuple(fields))
         except SearchError as error:
             raise api_error("request.invalid_input", details=str(error)) from None
+
+
+def parse_search_or_refuse(request: Request, fields: tuple[str, ...]) -> Search:
+    """The request's search, or Logto's ``request.invalid_input`` for a malformed one."""
+    try:
+        return parse_search(request.query, fields)
+    except SearchError as error:
+        raise api_error("request.invalid_input", details=str(error)) from None

@@ -4,7 +4,10 @@ seed into an emulator."""
 from __future__ import annotations
 
 from airflow_provider_logto.testing.emulator import LogtoEmulator
-from airflow_provider_logto.testing.resource_server import SHOPPING_API_INDICATOR, SHOPPING_API_SCOPES
+from airflow_provider_logto.testing.resource_server import (
+    SHOPPING_API_INDICATOR,
+    SHOPPING_API_SCOPES,
+)
 from airflow_provider_logto.testing.state import MANAGEMENT_API_ROLE
 
 SHOPPING_ROLE = "Shopping service"

@@ -8,6 +8,7 @@ they are. Every mutation goes through this class under one lock; rule violations
 
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 import secrets
@@ -77,6 +78,10 @@ class TenantState:
         self.users: dict[str, dict[str, Any]] = {}
         self.identifier_index: dict[str, dict[str, str]] = {field: {} for field in _IDENTIFIER_CODES}
         self.user_order: dict[str, int] = {}
+        # Users in creation order (ascending sequence numbers, parallel lists): a page of Logto's
+        # ``createdAt desc`` order is a slice from the end, a new user an append, a deletion one bisect.
+        self._user_sequence: list[int] = []
+        self._user_ids: list[str] = []
         self.user_roles: dict[str, list[str]] = {}
         self.organizations: dict[str, dict[str, Any]] = {}
         self.org_users: dict[str, list[str]] = {}
@@ -234,7 +239,10 @@ class TenantState:
             }
             self.users[user["id"]] = user
             self._index_user(user, add=True)
-            self.user_order[user["id"]] = next(self._sequence)
+            sequence = next(self._sequence)
+            self.user_order[user["id"]] = sequence
+            self._user_sequence.append(sequence)
+            self._user_ids.append(user["id"])
             self.user_roles[user["id"]] = []
             return user
 
@@ -265,12 +273,22 @@ class TenantState:
                     index.pop(str(user[field]).lower(), None)
 
     def users_newest_first(self) -> list[dict[str, Any]]:
+        """Every user in Logto's list order (``createdAt desc``)."""
         with self.lock:
-            return sorted(self.users.values(), key=lambda u: self.user_order[u["id"]], reverse=True)
+            return [self.users[user_id] for user_id in reversed(self._user_ids)]
+
+    def users_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """``limit`` users from ``offset`` in Logto's list order, without touching the others."""
+        with self.lock:
+            end = len(self._user_ids) - offset
+            start = max(0, end - limit)
+            return [self.users[user_id] for user_id in reversed(self._user_ids[start:max(0, end)])]
 
     def delete_user(self, user_id: str) -> None:
         with self.lock:
             self._index_user(self.get("users", user_id), add=False)
+            position = bisect.bisect_left(self._user_sequence, self.user_order[user_id])
+            del self._user_sequence[position], self._user_ids[position]
             del self.users[user_id], self.user_order[user_id], self.user_roles[user_id]
             for members in self.org_users.values():
                 if user_id in members:
