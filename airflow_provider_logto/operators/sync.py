@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from airflow_provider_logto.sync.planner import Plan
 
 DEFAULT_MATCH_ON = "customData.externalId"
-MAX_CONCURRENCY = 64
 MAX_FAILURES_REPORTED = 1000
 
 
@@ -56,7 +55,10 @@ class LogtoUserSyncOperator(BaseOperator):
         this sync manages (``float`` from 0 to 1; default 0.1). Beyond it the task fails before any write: an
         empty or truncated source must not suspend half the tenant. ``None`` disables the check.
     :param sync_id: the mark of this sync's users; give each sync of a tenant its own (templated).
-    :param max_concurrency: concurrent writes (1–64). The hook retries 429 answers, honouring ``Retry-After``.
+    :param max_concurrency: the most concurrent requests (1–64), reads and writes; it halves on 429 (honouring
+        ``Retry-After``) and grows back slowly (:class:`~airflow_provider_logto.concurrency.AdaptiveLimiter`).
+    :param max_requests_per_second: pace requests for a tenant whose rate limit is known (Logto Cloud: about
+        20); None (default): only the concurrency bound.
     :param preview_limit: how many changes a dry run returns (and every run logs).
     :param fail_on_write_errors: fail the task when a write failed (default), so that Airflow retries it; the
         summary is logged either way.
@@ -68,20 +70,24 @@ class LogtoUserSyncOperator(BaseOperator):
     template_fields: Sequence[str] = ("logto_conn_id", "source", "match_on", "on_absent", "sync_id",
                                       "source_conn_id")
     ui_color = "#e4e0f7"
+    # The issue's public name; it shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool  # type: ignore[assignment]
 
     def __init__(self, *, source: Any, match_on: str = DEFAULT_MATCH_ON, on_absent: str = "ignore",
-                 dry_run: bool = False, max_removals: int | float | None = 0.1, sync_id: str = "airflow",
-                 max_concurrency: int = 8, preview_limit: int = 20, fail_on_write_errors: bool = True,
+                 dry_run: bool = False, max_removals: float | None = 0.1, sync_id: str = "airflow",
+                 max_concurrency: int = 8, max_requests_per_second: float | None = None,
+                 preview_limit: int = 20, fail_on_write_errors: bool = True,
                  source_conn_id: str | None = None, source_format: str | None = None,
                  logto_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
         self.match_on = match_on
         self.on_absent = on_absent
-        self.dry_run = dry_run
+        self.dry_run = dry_run  # type: ignore[method-assign]
         self.max_removals = max_removals
         self.sync_id = sync_id
         self.max_concurrency = max_concurrency
+        self.max_requests_per_second = max_requests_per_second
         self.preview_limit = preview_limit
         self.fail_on_write_errors = fail_on_write_errors
         self.source_conn_id = source_conn_id
@@ -92,9 +98,9 @@ class LogtoUserSyncOperator(BaseOperator):
         from airflow_provider_logto.hooks.logto import LogtoHook
         from airflow_provider_logto.sync.applier import Applier, now_ms
         from airflow_provider_logto.sync.index import SourceIndex
-        from airflow_provider_logto.sync.planner import build_plan
+        from airflow_provider_logto.sync.planner import build_plan, concurrent_reader
         from airflow_provider_logto.sync.rows import MatchOn
-        from airflow_provider_logto.sync.runner import BoundedThreads
+        from airflow_provider_logto.sync.runner import JobPool, LimitedWriter
         from airflow_provider_logto.sync.source import SyncSource
 
         match = MatchOn.parse(self.match_on)
@@ -107,7 +113,8 @@ class LogtoUserSyncOperator(BaseOperator):
         index = SourceIndex.build(source, match, self.sync_id)
         self.log.info("Source: %s — %d row(s), %d key(s), %d invalid row(s)", source.description, index.rows,
                       len(index), len(index.problems))
-        plan = build_plan(hook, index, match, self.sync_id, self.on_absent)
+        reader = concurrent_reader(hook, self.max_concurrency, self.max_requests_per_second)
+        plan = build_plan(reader, index, match, self.sync_id, self.on_absent)
         self._log_plan(plan)
         refusal = self._removal_refusal(plan)
         if self.dry_run:
@@ -115,9 +122,13 @@ class LogtoUserSyncOperator(BaseOperator):
         if refusal:
             raise LogtoSyncAbortedError(refusal)
 
-        _size_connection_pool(hook, self.max_concurrency)
-        applier = Applier(hook, plan, match, self.sync_id, BoundedThreads(self.max_concurrency), started_ms)
-        counts, write_failures = applier.apply(source)
+        writer = LimitedWriter(lambda: LogtoHook(logto_conn_id=self.logto_conn_id), self.max_concurrency,
+                               self.max_requests_per_second)
+        try:
+            applier = Applier(hook, writer, plan, match, self.sync_id, JobPool(self.max_concurrency), started_ms)
+            counts, write_failures = applier.apply(source)
+        finally:
+            writer.close()
         failed = [*_problems(index), *write_failures]
         summary = {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
                    "suspended": counts.suspended, "deleted": counts.deleted,
@@ -135,6 +146,7 @@ class LogtoUserSyncOperator(BaseOperator):
         return summary
 
     def _check_arguments(self) -> None:
+        from airflow_provider_logto.concurrency import check_concurrency_arguments
         from airflow_provider_logto.sync.planner import ON_ABSENT
 
         if self.on_absent not in ON_ABSENT:
@@ -148,10 +160,11 @@ class LogtoUserSyncOperator(BaseOperator):
                                   f"from 0 to 1) or None, not {removals!r}")
         if not isinstance(self.sync_id, str) or not self.sync_id.strip():
             raise LogtoUsageError("sync_id must be a non-empty string: it marks the users this sync manages")
-        for name, value, low, high in (("max_concurrency", self.max_concurrency, 1, MAX_CONCURRENCY),
-                                       ("preview_limit", self.preview_limit, 0, MAX_FAILURES_REPORTED)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise LogtoUsageError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        check_concurrency_arguments(self.max_concurrency, self.max_requests_per_second)
+        preview = self.preview_limit
+        if isinstance(preview, bool) or not isinstance(preview, int) or not 0 <= preview <= MAX_FAILURES_REPORTED:
+            raise LogtoUsageError(f"preview_limit must be a whole number from 0 to {MAX_FAILURES_REPORTED}, not "
+                                  f"{preview!r}")
         if not isinstance(self.fail_on_write_errors, bool):
             raise LogtoUsageError(f"fail_on_write_errors must be True or False, not {self.fail_on_write_errors!r}")
 
@@ -191,9 +204,3 @@ def _problems(index: Any) -> list[dict[str, Any]]:
             for problem in sorted(index.problems, key=lambda problem: problem.line)]
 
 
-def _size_connection_pool(hook: Any, concurrency: int) -> None:
-    """Keep-alive connections for every concurrent writer (``requests`` keeps 10 per host by default)."""
-    from requests.adapters import HTTPAdapter
-
-    hook.get_conn().mount(f"{hook.settings.management_api_base}/",
-                          HTTPAdapter(pool_connections=1, pool_maxsize=max(10, concurrency)))

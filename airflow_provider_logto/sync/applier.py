@@ -21,13 +21,28 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from airflow_provider_logto.exceptions import LogtoError
 from airflow_provider_logto.sync.index import SourceIndex
 from airflow_provider_logto.sync.outcomes import is_not_found, outcome_unknown, reason
-from airflow_provider_logto.sync.planner import CREATE, CUSTOM_DATA, PROFILE, ROLES, SUSPENSION, Plan
-from airflow_provider_logto.sync.rows import MARKER_KEY, DesiredUser, MatchOn, RowError, parse_row
-from airflow_provider_logto.sync.runner import Job, Progress, WriteRunner
+from airflow_provider_logto.sync.planner import (
+    CREATE,
+    CUSTOM_DATA,
+    PROFILE,
+    ROLES,
+    SUSPENSION,
+    Plan,
+)
+from airflow_provider_logto.sync.rows import (
+    MARKER_KEY,
+    DesiredUser,
+    MatchOn,
+    RowError,
+    parse_row,
+)
+from airflow_provider_logto.sync.runner import Job, JobPool, LimitedWriter, Progress
 from airflow_provider_logto.sync.source import Record
 
 CREATED, UPDATED, FAILED = 1, 2, 3
@@ -52,11 +67,13 @@ class SyncCounts:
 
 
 class Applier:
-    """Applies one plan through ``hook`` (a :class:`LogtoHook`) with ``runner``'s concurrency."""
+    """Applies one plan: writes through ``writer`` (adaptive concurrency), jobs on ``runner``'s threads, and the
+    lookups of lost creates through ``hook`` (a :class:`LogtoHook`)."""
 
-    def __init__(self, hook: Any, plan: Plan, match: MatchOn, sync_id: str, runner: WriteRunner,
-                 started_ms: int) -> None:
+    def __init__(self, hook: Any, writer: LimitedWriter, plan: Plan, match: MatchOn, sync_id: str,
+                 runner: JobPool, started_ms: int) -> None:
         self.hook = hook
+        self.writer = writer
         self.plan = plan
         self.index: SourceIndex = plan.index
         self.match = match
@@ -99,7 +116,7 @@ class Applier:
             if not self.index.matches(slot, desired, self.sync_id):
                 self._fail(slot, "the source changed while the sync was running; not applied")
                 continue
-            yield lambda slot=slot, desired=desired: self._sync_user(slot, desired, progress)
+            yield partial(self._sync_user, slot, desired, progress)
 
     def _sync_user(self, slot: int, desired: DesiredUser, progress: Progress) -> None:
         bits = self.plan.changes[slot]
@@ -120,8 +137,8 @@ class Applier:
         body = {name: value for name, value in desired.profile.items() if value is not None}
         body["customData"] = {**desired.custom_data, MARKER_KEY: self.sync_id}
         try:
-            user = self.hook.management_request("POST", "/users", json=body)
-        except Exception as error:
+            user = self.writer.request("POST", "/users", json=body)
+        except LogtoError as error:
             if after_loss and outcome_unknown(error):
                 raise WriteFailed("create: outcome unknown twice; the next run finds the user or creates "
                                   "it") from None
@@ -169,9 +186,9 @@ class Applier:
         """An idempotent write, sent once more when its first outcome is unknown."""
         for attempt in (1, 2):
             try:
-                self.hook.management_request(method, endpoint, json=body)
+                self.writer.request(method, endpoint, json=body)
                 return
-            except Exception as error:
+            except LogtoError as error:
                 if gone_is_done and is_not_found(error):
                     return
                 if attempt == 2 or not outcome_unknown(error):
@@ -190,9 +207,9 @@ class Applier:
         jobs: list[Job] = []
         for slot, desired in lost.items():
             if slot in found:
-                jobs.append(lambda slot=slot, desired=desired: self._finish_found(slot, desired, found[slot]))
+                jobs.append(partial(self._finish_found, slot, desired, found[slot]))
             elif any(desired.profile.get(name) for name in UNIQUE_FIELDS):
-                jobs.append(lambda slot=slot, desired=desired: self._create_again(slot, desired))
+                jobs.append(partial(self._create_again, slot, desired))
             else:
                 self._fail(slot, "create: outcome unknown and the user is not (yet) visible; not created again "
                                  "because nothing unique in the row would stop a duplicate — the next run finds "
@@ -248,11 +265,11 @@ class Applier:
             ready = [slot for slot in slots if self.outcomes[slot] != FAILED and self.plan.user_ids[slot]]
             for start in range(0, len(ready), MEMBERS_PER_REQUEST):
                 chunk = ready[start:start + MEMBERS_PER_REQUEST]
-                jobs.append(lambda org_id=org_id, chunk=chunk: self._add_members(org_id, chunk))
+                jobs.append(partial(self._add_members, org_id, chunk))
         for org_id, slots in self.plan.organization_removals.items():
             for slot in slots:
                 if self.outcomes[slot] != FAILED:
-                    jobs.append(lambda org_id=org_id, slot=slot: self._remove_member(org_id, slot))
+                    jobs.append(partial(self._remove_member, org_id, slot))
         self.runner.run(jobs)
 
     def _add_members(self, org_id: str, slots: list[int]) -> None:
@@ -300,7 +317,7 @@ class Applier:
                 self.removed += 1
             progress.step()
 
-        self.runner.run([lambda r=removal: remove(r.key, r.user_id) for removal in removals])
+        self.runner.run([partial(remove, removal.key, removal.user_id) for removal in removals])
 
     # --- results ------------------------------------------------------------------------------------------
     def _fail(self, slot: int, why: str) -> None:
@@ -324,7 +341,7 @@ class Applier:
         return counts
 
     def _failed(self) -> list[dict[str, Any]]:
-        keys = {slot: key for key, slot in self.index.keys() if slot in self.reasons}
+        keys = {slot: key for key, slot in self.index.entries() if slot in self.reasons}
         failed = [{"key": keys.get(slot), "reason": f"line {self.index.lines[slot]}: {why}"}
                   for slot, why in sorted(self.reasons.items(), key=lambda item: self.index.lines[item[0]])]
         return [*failed, *self.removal_failures]

@@ -9,7 +9,13 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from airflow_provider_logto.sync.rows import DesiredUser, MatchOn, RowError, Shape, parse_row
+from airflow_provider_logto.sync.rows import (
+    DesiredUser,
+    MatchOn,
+    RowError,
+    Shape,
+    parse_row,
+)
 from airflow_provider_logto.sync.source import Record
 
 SUSPENDED = 1  # the row asks for a suspended user
@@ -111,7 +117,8 @@ class SourceIndex:
     def wants_suspended(self, slot: int) -> bool:
         return bool(self.flags[slot] & SUSPENDED)
 
-    def keys(self) -> Iterator[tuple[str, int]]:
+    def entries(self) -> Iterator[tuple[str, int]]:
+        """``(key, slot)`` of every key, in source order."""
         return iter(self.slots.items())
 
     def matches(self, slot: int, desired: DesiredUser, sync_id: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,10 +34,21 @@ log = logging.getLogger(__name__)
 
 
 class ManagementReader(Protocol):
-    """What the planner needs from :class:`~airflow_provider_logto.hooks.logto.LogtoHook`."""
+    """What the planner needs: every item of a Management API list (``LogtoHook`` through
+    :func:`concurrent_reader`, or anything else that yields the items)."""
 
-    def management_paginate(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
-                            page_size: int = 100) -> Iterator[Any]: ...
+    def __call__(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Iterable[Any]: ...
+
+
+def concurrent_reader(hook: Any, max_concurrency: int, max_requests_per_second: float | None) -> ManagementReader:
+    """Lists read by ``hook.management_paginate_concurrently``: pages in parallel, adaptive on 429."""
+
+    def read(endpoint: str, params: Mapping[str, Any] | None = None) -> Iterable[Any]:
+        return hook.management_paginate_concurrently(endpoint, params=params, max_concurrency=max_concurrency,
+                                                     max_requests_per_second=max_requests_per_second,
+                                                     what=f"Logto user sync: reading {endpoint}", logger=log)
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ class Plan:
     def preview(self, limit: int) -> list[dict[str, Any]]:
         """The first ``limit`` changes, for a dry run and the log: action, key and what changes (no values)."""
         changes: list[dict[str, Any]] = []
-        for key, slot in self.index.keys():
+        for key, slot in self.index.entries():
             if len(changes) >= limit:
                 return changes
             bits = self.changes[slot]
@@ -115,7 +126,7 @@ def build_plan(reader: ManagementReader, index: SourceIndex, match: MatchOn, syn
 def _read_users(reader: ManagementReader, plan: Plan, match: MatchOn, sync_id: str) -> None:
     index = plan.index
     users = 0
-    for user in reader.management_paginate("/users"):
+    for user in reader("/users"):
         users += 1
         custom = user.get("customData") if isinstance(user.get("customData"), Mapping) else {}
         marker = custom.get(MARKER_KEY)
@@ -163,7 +174,7 @@ def _slots_by_user(plan: Plan) -> dict[str, int]:
 def _invalidate_unknown(plan: Plan, field_name: str, known: Mapping[str, str], what: str) -> None:
     """Rows naming a role/organization that does not exist (or is ambiguous) are not applied at all."""
     index = plan.index
-    for key, slot in index.keys():
+    for key, slot in index.entries():
         if not index.valid(slot):
             continue
         names = getattr(index.shape(slot), field_name)
@@ -176,7 +187,7 @@ def _invalidate_unknown(plan: Plan, field_name: str, known: Mapping[str, str], w
 
 def _read_roles(reader: ManagementReader, plan: Plan) -> None:
     """Role sets are compared as order-free digests (XOR of each role id's digest): 8 bytes per user."""
-    roles = list(reader.management_paginate("/roles", params={"type": "User"}))
+    roles = list(reader("/roles", {"type": "User"}))
     plan.role_ids = _by_name(roles)
     _invalidate_unknown(plan, "roles", plan.role_ids, "role(s)")
     index = plan.index
@@ -185,7 +196,7 @@ def _read_roles(reader: ManagementReader, plan: Plan) -> None:
     for role in roles:
         if role.get("usersCount") == 0:
             continue
-        for member in reader.management_paginate(f"/roles/{role['id']}/users"):
+        for member in reader(f"/roles/{role['id']}/users"):
             slot = slots.get(member["id"])
             if slot is not None:
                 held[slot] ^= digest(role["id"])
@@ -202,7 +213,7 @@ def _read_roles(reader: ManagementReader, plan: Plan) -> None:
 
 def _read_organizations(reader: ManagementReader, plan: Plan) -> None:
     index = plan.index
-    organizations = list(reader.management_paginate("/organizations"))
+    organizations = list(reader("/organizations"))
     plan.organization_ids = {**_by_name(organizations), **{org["id"]: org["id"] for org in organizations}}
     _invalidate_unknown(plan, "organizations", plan.organization_ids, "organization(s)")
     managed = {plan.organization_ids[name] for shape in index.shapes for name in shape.organizations or ()
@@ -211,7 +222,7 @@ def _read_organizations(reader: ManagementReader, plan: Plan) -> None:
     members: dict[str, set[int]] = {}
     for org_id in sorted(managed):
         members[org_id] = {slots[user["id"]] for user in
-                           reader.management_paginate(f"/organizations/{org_id}/users") if user["id"] in slots}
+                           reader(f"/organizations/{org_id}/users") if user["id"] in slots}
     for slot in range(len(index)):
         wanted_names = index.shape(slot).organizations
         if wanted_names is None or not index.valid(slot):

@@ -1,36 +1,58 @@
-"""How the sync runs its writes concurrently: any object with ``run(jobs)`` will do (:class:`WriteRunner`).
+"""How the sync sends its writes concurrently, through the provider's one concurrency mechanism.
 
-:class:`BoundedThreads` is the plain default — at most ``concurrency`` jobs in flight, jobs pulled lazily so a
-million-row source never becomes a million queued closures. 429 answers are already retried by the hook
-(honouring ``Retry-After``); the runner only bounds how many requests are in flight.
+:class:`LimitedWriter` sends each write through a shared :class:`~airflow_provider_logto.concurrency.
+AdaptiveLimiter` (bounded, halves on 429 honouring ``Retry-After``, grows back slowly, optional max requests per
+second), from one hook per thread (each with its own keep-alive session, watched by the limiter) — the same
+arrangement the concurrent page reader uses. :class:`JobPool` supplies the threads: jobs (one user's writes,
+one membership batch, one removal) are pulled lazily, so a million-row source never becomes a million queued
+closures. :class:`Progress` logs how far a phase got.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Protocol
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_logto.concurrency import AdaptiveLimiter
+from airflow_provider_logto.paging import _HookPerThread
+
+if TYPE_CHECKING:
+    from airflow_provider_logto.hooks.logto import LogtoHook
 
 Job = Callable[[], None]
 
 
-class WriteRunner(Protocol):
+class LimitedWriter:
+    """Management API writes from many threads, adaptive to Logto's rate limit."""
+
+    def __init__(self, hook_factory: Callable[[], LogtoHook], max_concurrency: int,
+                 max_requests_per_second: float | None = None) -> None:
+        self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
+        self._hooks = _HookPerThread(hook_factory, self.limiter)
+
+    def request(self, method: str, endpoint: str, json: Any = None) -> Any:
+        """One request (so a 429 may safely be waited out and sent again by the limiter)."""
+        return self.limiter.call(lambda: self._hooks.get().management_request(method, endpoint, json=json))
+
+    def close(self) -> None:
+        self._hooks.close()
+
+
+class JobPool:
+    """Threads for the sync's jobs: as many as the limiter may ever let run, and as many jobs again waiting."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
     def run(self, jobs: Iterable[Job]) -> None:
         """Run every job (each records its own outcome and must not raise); return when all are done."""
-
-
-class BoundedThreads:
-    """A thread pool with at most ``concurrency`` jobs in flight and at most as many more waiting."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-
-    def run(self, jobs: Iterable[Job]) -> None:
         pending: set[Future[None]] = set()
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="logto-sync") as pool:
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="logto-sync") as pool:
             for job in jobs:
-                if len(pending) >= 2 * self.concurrency:
+                if len(pending) >= 2 * self.threads:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     _reraise(done)
                 pending.add(pool.submit(job))
@@ -46,20 +68,17 @@ def _reraise(done: set[Future[None]]) -> None:
 class Progress:
     """Counts finished items and logs a line at most every ``every`` seconds (thread-safe)."""
 
-    def __init__(self, what: str, total: int, log: Callable[..., None], every: float = 5.0) -> None:
-        import time
-
-        self._clock = time.monotonic
+    def __init__(self, what: str, total: int, log: Callable[..., None], every: float = 10.0) -> None:
         self.what, self.total, self._log, self._every = what, total, log, every
         self.done = self.failed = 0
-        self._started = self._last = self._clock()
+        self._started = self._last = time.monotonic()
         self._lock = threading.Lock()
 
     def step(self, *, failed: bool = False) -> None:
         with self._lock:
             self.done += 1
             self.failed += failed
-            now = self._clock()
+            now = time.monotonic()
             if now - self._last < self._every:
                 return
             self._last = now

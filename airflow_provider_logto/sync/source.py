@@ -44,7 +44,7 @@ class SyncSource:
         self.format = source_format or ("csv" if self._path.name.lower().endswith(".csv") else "jsonl")
         try:
             exists = self._path.is_file()
-        except Exception as error:  # object stores raise their own errors (credentials, bucket, ...)
+        except (OSError, ValueError, ImportError) as error:  # object stores: credentials, bucket, missing provider
             raise LogtoUsageError(f"cannot read the source {self._path}: {type(error).__name__}: {error}") from None
         if not exists:
             raise LogtoUsageError(f"the source {self._path} does not exist or is not a file")
@@ -68,7 +68,7 @@ def _path(source: Any, conn_id: str | None) -> Path | ObjectStoragePath:
         return source
     if isinstance(source, str) and source.strip():
         source = source.strip()
-        if source.startswith("[") or source.startswith("{"):
+        if source.startswith(("[", "{")):
             raise LogtoUsageError("source looks like JSON text, not a path: pass the list itself (an XComArg, or "
                                   "render_template_as_native_obj=True for a template)")
         return ObjectStoragePath(source, conn_id=conn_id) if "://" in source else Path(source).expanduser()

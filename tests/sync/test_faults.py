@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_logto.operators.sync import LogtoSyncError
 from airflow_provider_logto.testing import LogtoEmulator
-from tests.sync.conftest import Sync, employees, state_users, writes
+from tests.sync.conftest import Sync, employees, state_users
 
 TIMEOUT = 0.3
 LATE = 0.6  # a create answered after the client gave up: Logto applied it, the client never heard
