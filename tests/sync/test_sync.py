@@ -211,3 +211,18 @@ def test_the_summary_never_holds_the_app_secret(tenant: LogtoEmulator, sync: Syn
     result = sync(employees(2), fail_on_write_errors=False)
     assert len(result["failed"]) == 2 and "create failed" in result["failed"][0]["reason"]
     assert secret not in json.dumps(result)
+
+
+def test_the_log_shows_the_plan_by_key_but_no_values(tenant: LogtoEmulator, sync: Sync,
+                                                     caplog: pytest.LogCaptureFixture,
+                                                     capfd: pytest.CaptureFixture) -> None:
+    rows = employees(3)
+    rows[0]["customData"]["salary_band"] = "confidential-band-7"
+    with caplog.at_level("INFO"):
+        sync(rows)
+    captured = capfd.readouterr()
+    text = caplog.text + captured.out + captured.err  # the task logger writes through structlog
+    assert "Plan: 3 to create, 0 to update, 0 unchanged" in text
+    assert "create E00000 (customData)" not in text and "create E00000" in text
+    assert "3 created, 0 updated" in text
+    assert "confidential-band-7" not in text
