@@ -83,7 +83,7 @@ class LogtoUserSyncOperator(BaseOperator):
         self.source = source
         self.match_on = match_on
         self.on_absent = on_absent
-        self.dry_run = dry_run  # type: ignore[method-assign]
+        self.dry_run = dry_run
         self.max_removals = max_removals
         self.sync_id = sync_id
         self.max_concurrency = max_concurrency

@@ -267,9 +267,8 @@ class Applier:
                 chunk = ready[start:start + MEMBERS_PER_REQUEST]
                 jobs.append(partial(self._add_members, org_id, chunk))
         for org_id, slots in self.plan.organization_removals.items():
-            for slot in slots:
-                if self.outcomes[slot] != FAILED:
-                    jobs.append(partial(self._remove_member, org_id, slot))
+            jobs.extend(partial(self._remove_member, org_id, slot) for slot in slots
+                        if self.outcomes[slot] != FAILED)
         self.runner.run(jobs)
 
     def _add_members(self, org_id: str, slots: list[int]) -> None:

@@ -105,8 +105,8 @@ class Plan:
             else:
                 changes.append({"action": "update", "key": key, "line": self.index.lines[slot],
                                 "user_id": self.user_ids[slot], "changes": parts})
-        for removal in self.removals[:max(0, limit - len(changes))]:
-            changes.append({"action": self.on_absent, "key": removal.key, "user_id": removal.user_id})
+        changes.extend({"action": self.on_absent, "key": removal.key, "user_id": removal.user_id}
+                       for removal in self.removals[:max(0, limit - len(changes))])
         return changes
 
 
