@@ -215,7 +215,8 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"{self.scheme}://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -225,3 +226,7 @@ class AppServer:
         self._server.close_open_connections()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        """Release the port of a server that was never started."""
+        self._server.server_close()
