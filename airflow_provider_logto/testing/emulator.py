@@ -75,7 +75,7 @@ class LogtoEmulator:
         self._logto_server = AppServer(self._serve_logto, host, port, context)
         try:
             self._resource_server = AppServer(self._serve_resource, host, resource_port, context)
-        except OSError:
+        except OSError:  # e.g. PortInUseError: free the first port before giving up
             self._logto_server.close()
             raise
         self.oidc.endpoint = self._logto_server.url
