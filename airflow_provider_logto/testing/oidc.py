@@ -114,7 +114,8 @@ class OidcProvider:
         })
 
     def jwks(self) -> Response:
-        return Response.json(200, {"keys": [self.key.jwk]}, [("Content-Type", "application/jwk-set+json; charset=utf-8")])
+        body = json.dumps({"keys": [self.key.jwk]}, separators=(",", ":")).encode()
+        return Response(200, body, [("Content-Type", "application/jwk-set+json; charset=utf-8")])
 
     def unknown_route(self, request: Request) -> Response:
         """node-oidc-provider's answer for a route or method it does not serve (e.g. ``GET /oidc/token``)."""
