@@ -22,15 +22,15 @@ LATE = 0.6  # a create answered after the client gave up: Logto applied it, the 
 
 @pytest.fixture
 def faulty(tenant: LogtoEmulator, monkeypatch: pytest.MonkeyPatch) -> LogtoEmulator:
-    """20 % of every kind of write fails: lost answers (POST /users), 503 (PATCH), drops (PUT roles), 500
-    (organization membership)."""
+    """20 % of every kind of write fails: answers lost after Logto applied the write (POST /users, organization
+    membership), 503 (PATCH), dropped connections (PUT roles)."""
     connection = json.loads(os.environ["AIRFLOW_CONN_LOGTO_DEFAULT"])
     connection["extra"]["timeout"] = TIMEOUT
     monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT", json.dumps(connection))
     tenant.add_fault("delay", "/api/users", method="POST", delay=LATE, rate=0.2, count=None)
     tenant.add_fault("status", "/api/users/*", method="PATCH", status=503, rate=0.2, count=None)
     tenant.add_fault("drop", "/api/users/*/roles", method="PUT", rate=0.2, count=None)
-    tenant.add_fault("status", "/api/organizations/*", method="POST", status=500, rate=0.2, count=None)
+    tenant.add_fault("delay", "/api/organizations/*", method="POST", delay=LATE, rate=0.2, count=None)
     return tenant
 
 
