@@ -55,7 +55,8 @@ def digest(value: Any) -> int:
 
 
 def key_text(value: Any) -> str:
-    """A key value as text: strings as they are, numbers in JSON form (so ``7`` and ``"7"`` stay apart)."""
+    """A key value as text: strings as they are, numbers in JSON form — so ``7`` and ``"7"`` are one key (CSV
+    sources only have text, and an id's type may differ between systems)."""
     return value if isinstance(value, str) else json.dumps(value)
 
 

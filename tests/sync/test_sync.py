@@ -111,8 +111,9 @@ def test_only_users_this_sync_manages_are_suspended(tenant: LogtoEmulator, sync:
     suspended = [u["primaryEmail"] or u["username"] for u in state_users(tenant) if u["isSuspended"]]
     assert suspended == ["user9@example.com"]
     assert [(m, s) for m, _, s in writes(tenant)] == [("PATCH", 200)]
-
     tenant.journal.clear()
+    assert sync(rows[:9], on_absent="suspend")["suspended"] == 0 and writes(tenant) == []  # already suspended
+
     result = sync(rows, on_absent="suspend")  # back in the source: reactivated
     assert result["updated"] == 1 and not any(u["isSuspended"] for u in state_users(tenant))
 
@@ -139,6 +140,16 @@ def test_a_truncated_source_aborts_before_any_write(tenant: LogtoEmulator, sync:
     with pytest.raises(LogtoSyncAbortedError):
         sync([], on_absent="delete", max_removals=max_removals)
     assert writes(tenant) == [] and not any(u["isSuspended"] for u in state_users(tenant))
+
+
+def test_a_dry_run_says_when_the_real_run_would_abort(tenant: LogtoEmulator, sync: Sync) -> None:
+    sync(employees(10))
+    tenant.journal.clear()
+    result = sync(employees(5), on_absent="delete", max_removals=0.2, dry_run=True)
+    assert (result["deleted"], result["unchanged"]) == (5, 5)
+    assert "would delete 5 of the 10 user(s)" in result["aborted"]
+    assert [c["action"] for c in result["changes"]] == ["delete"] * 5
+    assert writes(tenant) == [] and len(state_users(tenant)) == 10
 
 
 def test_invalid_rows_are_reported_with_their_line_and_never_applied(tenant: LogtoEmulator, sync: Sync) -> None:
