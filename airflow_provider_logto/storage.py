@@ -70,6 +70,7 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
     """A writer for ``destination`` (a local path, a URL or an ``ObjectStoragePath``), checked to be writable."""
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    conn_id = conn_id or None  # a template rendering to "" means no connection
     if isinstance(destination, str):
         if not destination.strip():
             raise LogtoUsageError("destination is empty: give a file path or a URL such as s3://bucket/users.jsonl")
@@ -143,32 +144,40 @@ class S3MultipartWriter:
         self.location = location
         self.bucket, _, self.key = path.partition("/")
         self.conn_id = conn_id
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         answer = self._call("create_multipart_upload", Bucket=self.bucket, Key=self.key)
         self._upload_id = answer["UploadId"]
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        while len(self._buffer) >= PART_SIZE:
-            self._upload_part(bytes(self._buffer[:PART_SIZE]))
-            del self._buffer[:PART_SIZE]
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size >= PART_SIZE:
+            body = b"".join(self._chunks)  # the chunks go at once: at most two part-sized buffers at a time
+            self._chunks.clear()
+            while len(body) >= PART_SIZE:
+                part, body = body[:PART_SIZE], body[PART_SIZE:]
+                self._upload_part(part)
+                del part
+            self._chunks, self._size = [body], len(body)
 
     def commit(self) -> None:
+        body = b"".join(self._chunks)
+        self._chunks.clear()
         if not self._parts:  # small export: one PutObject, and no upload left behind
             self._abort_upload()
-            self._call("put_object", Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer))
+            self._call("put_object", Bucket=self.bucket, Key=self.key, Body=body)
         else:
-            if self._buffer:
-                self._upload_part(bytes(self._buffer))
+            if body:
+                self._upload_part(body)
             self._call("complete_multipart_upload", Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                        MultipartUpload={"Parts": self._parts})
             self._upload_id = None
-        self._buffer = bytearray()
 
     def abort(self) -> None:
-        self._buffer = bytearray()
+        self._chunks.clear()
         try:
             self._abort_upload()
         except LogtoError as error:
