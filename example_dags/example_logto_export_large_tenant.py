@@ -137,4 +137,4 @@ with DAG(
                 "possibly_missed": (report.possibly_missed or 0) + within_parts,
                 "summary": f"Exported {count} user(s) in {len(parts)} part(s) to {writer.location}"}
 
-    join(exported.output, start)  # type: ignore[call-arg]
+    join(exported.output, start)

@@ -123,7 +123,7 @@ def _export(connection: str, aws: str | None, options: dict[str, Any], pipe: Con
     pipe.send((result, seconds, (_rss_kib("VmHWM:") - baseline) / 1024))
 
 
-def run_export(tenant: Tenant, aws: str | None = None, **options: Any) -> tuple[dict[str, Any], float, float]:
+def run_export(tenant: Tenant, *, aws: str | None = None, **options: Any) -> tuple[dict[str, Any], float, float]:
     parent, child = mp.Pipe()
     process = mp.Process(target=_export, args=(tenant.connection, aws, options, child))
     process.start()
@@ -152,7 +152,8 @@ def throughput(sizes: list[int], workdir: Path) -> None:
 def rate_limit(users: int, workdir: Path) -> None:
     tenant = Tenant(users)
     tenant.ask("latency", LATENCY)
-    for label, options in (("adaptive", {}), ("paced 20/s", {"max_requests_per_second": 20})):
+    runs: list[tuple[str, dict[str, Any]]] = [("adaptive", {}), ("paced 20/s", {"max_requests_per_second": 20})]
+    for label, options in runs:
         tenant.ask("limit", True)  # a full bucket for each run
         result, seconds, _ = run_export(tenant, destination=str(workdir / "r.jsonl"), **options)
         tenant.ask("limit", False)
@@ -187,7 +188,7 @@ def memory(sizes: list[int], workdir: Path) -> None:
                       "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}) if s3_endpoint else None
     for users in sizes:
         tenant = Tenant(users)
-        destinations = [("local file", str(workdir / f"m-{users}.jsonl"), None)]
+        destinations: list[tuple[str, str, str | None]] = [("local file", str(workdir / f"m-{users}.jsonl"), None)]
         if aws:
             destinations.append(("S3 (moto)", f"s3://bench/m-{users}.jsonl", aws))
         for label, destination, connection in destinations:
