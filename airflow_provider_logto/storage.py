@@ -79,12 +79,7 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
         scheme = destination.split("://", 1)[0].lower()
         if scheme in LOCAL_PROTOCOLS:
             return LocalFileWriter(Path(destination.split("://", 1)[1]), destination)
-        try:
-            path = ObjectStoragePath(destination, conn_id=conn_id)
-        except (ImportError, ValueError) as error:
-            hint = INSTALL_HINTS.get(scheme, f"install the Airflow provider and fsspec package for {scheme}://")
-            raise LogtoUsageError(f"cannot write the export to {destination}: {error}. For {scheme}:// "
-                                  f"destinations, {hint}") from None
+        path = ObjectStoragePath(destination, conn_id=conn_id)
         location = destination
     elif isinstance(destination, Path):
         return LocalFileWriter(destination.expanduser().absolute(), str(destination))
@@ -98,11 +93,17 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
     protocol = str(path.protocol or "file").lower()
     if protocol in LOCAL_PROTOCOLS:
         return LocalFileWriter(Path(path.path), location)
+    try:
+        fs = path.fs  # Airflow resolves the scheme's file system (and the connection) here
+    except (ImportError, ValueError) as error:
+        hint = INSTALL_HINTS.get(protocol, f"install the Airflow provider and fsspec package for {protocol}://")
+        raise LogtoUsageError(f"cannot write the export to {location}: {error}. For {protocol}:// destinations, "
+                              f"{hint}") from None
     if not path.name or location.endswith("/"):
         raise LogtoUsageError(f"destination {location} names no file; give the object's key, e.g. "
                               f"{location.rstrip('/')}/users.jsonl")
-    if protocol in S3_PROTOCOLS and hasattr(path.fs, "call_s3"):
-        return S3MultipartWriter(path.fs, str(path.path), location, conn_id)
+    if protocol in S3_PROTOCOLS and hasattr(fs, "call_s3"):
+        return S3MultipartWriter(fs, str(path.path), location, conn_id)
     return FileSystemWriter(path, location, conn_id)
 
 
@@ -219,7 +220,7 @@ class FileSystemWriter:
         self.location = location
         self.target = path
         self.partial = path.with_name(f"{path.name}.part")
-        bucket = str(path.path).split("/", 1)[0]
+        bucket = str(path.path).lstrip("/").split("/", 1)[0]
         try:
             exists = path.fs.exists(bucket)
         except Exception as error:  # noqa: BLE001 - each fsspec backend raises its own errors
