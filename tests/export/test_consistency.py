@@ -98,3 +98,16 @@ def test_lists_without_order_are_deduplicated_by_id() -> None:
     consistency = ListingConsistency(page, 2, window=2, newest_first=True)
     assert not consistency.ordered
     assert [consistency.accept(item) for item in [*page, page[0], {"id": "r3"}]] == [True, True, False, True]
+
+
+def test_creations_are_counted_by_created_at_and_position_within_a_millisecond() -> None:
+    first = [{"id": "n", "createdAt": 5}, {"id": "m", "createdAt": 5}]
+    consistency = ListingConsistency(first, 4, window=1, newest_first=True)
+    head = [{"id": "y", "createdAt": 6}, {"id": "x", "createdAt": 5}, {"id": "n", "createdAt": 5},
+            {"id": "l", "createdAt": 5}]  # y and x are new; l is an old user of the same millisecond as n
+    assert consistency.created_since_start(head) == 2
+    for item in first:
+        consistency.accept(item)
+    consistency.observe_page(2, [{"id": "l", "createdAt": 5}], 6)
+    report = consistency.finish(lambda page: (head, 6), page_size=10)
+    assert (report.created_during_read, report.deleted_during_read) == (2, 0)
