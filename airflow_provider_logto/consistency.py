@@ -84,7 +84,7 @@ class ListingConsistency:
         self.total_before = total_before
         self.window = window
         self._newest = _created_at(first_page[0]) if self.ordered else None
-        self._first_page_ids = {item["id"] for item in first_page} if self.ordered else set()
+        self._newest_id = first_page[0]["id"] if self.ordered else None
         self._cursor: int | float | None = None
         self._at_cursor: set[str] = set()
         self._seen: set[Any] = set()
@@ -124,12 +124,16 @@ class ListingConsistency:
         self._seen.add(key)
         return True
 
-    def is_new(self, item: Any) -> bool:
-        """``item`` was created after page 1 was read (ordered lists only)."""
-        created = _created_at(item)
-        if created is None or self._newest is None:
-            return False
-        return created > self._newest or (created == self._newest and item["id"] not in self._first_page_ids)
+    def created_since_start(self, items: Sequence[Any]) -> int:
+        """How many of ``items`` (a fresh read of the list's head, in order) were created after page 1 was read:
+        newer than the newest user then, or as old to the millisecond but listed before it."""
+        if self._newest is None:
+            return 0
+        ids = [item.get("id") if isinstance(item, dict) else None for item in items]
+        anchor = ids.index(self._newest_id) if self._newest_id in ids else -1
+        return sum(1 for index, item in enumerate(items)
+                   if (created := _created_at(item)) is not None
+                   and (created > self._newest or (created == self._newest and index < anchor)))
 
     def finish(self, recount: Callable[[int], tuple[Sequence[Any], int | None]], page_size: int) -> ConsistencyReport:
         """The report; ``recount(page)`` re-reads a page of the list (items, ``Total-Number``) to count creations.
@@ -147,7 +151,7 @@ class ListingConsistency:
                 items, total = recount(page)
                 if page == 1:
                     total_after = total
-                new = sum(1 for item in items if self.is_new(item))
+                new = self.created_since_start(items)
                 created += new
                 if new < len(items) or len(items) < page_size:
                     break

@@ -70,6 +70,7 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
     """A writer for ``destination`` (a local path, a URL or an ``ObjectStoragePath``), checked to be writable."""
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    conn_id = conn_id or None  # a template rendering to "" means no connection
     if isinstance(destination, str):
         if not destination.strip():
             raise LogtoUsageError("destination is empty: give a file path or a URL such as s3://bucket/users.jsonl")
@@ -78,12 +79,7 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
         scheme = destination.split("://", 1)[0].lower()
         if scheme in LOCAL_PROTOCOLS:
             return LocalFileWriter(Path(destination.split("://", 1)[1]), destination)
-        try:
-            path = ObjectStoragePath(destination, conn_id=conn_id)
-        except (ImportError, ValueError) as error:
-            hint = INSTALL_HINTS.get(scheme, f"install the Airflow provider and fsspec package for {scheme}://")
-            raise LogtoUsageError(f"cannot write the export to {destination}: {error}. For {scheme}:// "
-                                  f"destinations, {hint}") from None
+        path = ObjectStoragePath(destination, conn_id=conn_id)
         location = destination
     elif isinstance(destination, Path):
         return LocalFileWriter(destination.expanduser().absolute(), str(destination))
@@ -97,11 +93,17 @@ def open_export_writer(destination: Any, conn_id: str | None) -> ExportWriter:
     protocol = str(path.protocol or "file").lower()
     if protocol in LOCAL_PROTOCOLS:
         return LocalFileWriter(Path(path.path), location)
+    try:
+        fs = path.fs  # Airflow resolves the scheme's file system (and the connection) here
+    except (ImportError, ValueError) as error:
+        hint = INSTALL_HINTS.get(protocol, f"install the Airflow provider and fsspec package for {protocol}://")
+        raise LogtoUsageError(f"cannot write the export to {location}: {error}. For {protocol}:// destinations, "
+                              f"{hint}") from None
     if not path.name or location.endswith("/"):
         raise LogtoUsageError(f"destination {location} names no file; give the object's key, e.g. "
                               f"{location.rstrip('/')}/users.jsonl")
-    if protocol in S3_PROTOCOLS and hasattr(path.fs, "call_s3"):
-        return S3MultipartWriter(path.fs, str(path.path), location, conn_id)
+    if protocol in S3_PROTOCOLS and hasattr(fs, "call_s3"):
+        return S3MultipartWriter(fs, str(path.path), location, conn_id)
     return FileSystemWriter(path, location, conn_id)
 
 
@@ -143,32 +145,40 @@ class S3MultipartWriter:
         self.location = location
         self.bucket, _, self.key = path.partition("/")
         self.conn_id = conn_id
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         answer = self._call("create_multipart_upload", Bucket=self.bucket, Key=self.key)
         self._upload_id = answer["UploadId"]
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        while len(self._buffer) >= PART_SIZE:
-            self._upload_part(bytes(self._buffer[:PART_SIZE]))
-            del self._buffer[:PART_SIZE]
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size >= PART_SIZE:
+            body = b"".join(self._chunks)  # the chunks go at once: at most two part-sized buffers at a time
+            self._chunks.clear()
+            while len(body) >= PART_SIZE:
+                part, body = body[:PART_SIZE], body[PART_SIZE:]
+                self._upload_part(part)
+                del part
+            self._chunks, self._size = [body], len(body)
 
     def commit(self) -> None:
+        body = b"".join(self._chunks)
+        self._chunks.clear()
         if not self._parts:  # small export: one PutObject, and no upload left behind
             self._abort_upload()
-            self._call("put_object", Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer))
+            self._call("put_object", Bucket=self.bucket, Key=self.key, Body=body)
         else:
-            if self._buffer:
-                self._upload_part(bytes(self._buffer))
+            if body:
+                self._upload_part(body)
             self._call("complete_multipart_upload", Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                        MultipartUpload={"Parts": self._parts})
             self._upload_id = None
-        self._buffer = bytearray()
 
     def abort(self) -> None:
-        self._buffer = bytearray()
+        self._chunks.clear()
         try:
             self._abort_upload()
         except LogtoError as error:
@@ -210,7 +220,7 @@ class FileSystemWriter:
         self.location = location
         self.target = path
         self.partial = path.with_name(f"{path.name}.part")
-        bucket = str(path.path).split("/", 1)[0]
+        bucket = str(path.path).lstrip("/").split("/", 1)[0]
         try:
             exists = path.fs.exists(bucket)
         except Exception as error:  # noqa: BLE001 - each fsspec backend raises its own errors
