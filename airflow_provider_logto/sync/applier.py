@@ -86,6 +86,7 @@ class Applier:
         self.removed = 0
         self._lost_creates: dict[int, DesiredUser] = {}
         self._refused_after_loss: dict[int, DesiredUser] = {}
+        self._read_again = bytearray(len(self.index))
         self._lock = threading.Lock()
 
     # --- the phases -----------------------------------------------------------------------------------------
@@ -93,6 +94,7 @@ class Applier:
         changed = sum(1 for slot, bits in enumerate(self.plan.changes) if bits and self.index.valid(slot))
         progress = Progress("Logto user sync: users", changed, log.info)
         self.runner.run(self._user_jobs(records, progress))
+        self._fail_rows_not_read_again()
         self._recover_lost_creates()
         self._apply_organizations()
         self._apply_removals()
@@ -110,6 +112,7 @@ class Applier:
             slot = self.index.slot(desired.key)
             if slot is None or not self.index.valid(slot) or self.index.lines[slot] != line:
                 continue
+            self._read_again[slot] = 1
             bits = self.plan.changes[slot]
             if not bits:
                 continue
@@ -117,6 +120,12 @@ class Applier:
                 self._fail(slot, "the source changed while the sync was running; not applied")
                 continue
             yield partial(self._sync_user, slot, desired, progress)
+
+    def _fail_rows_not_read_again(self) -> None:
+        """A planned row missing from the second read (the source was replaced meanwhile) is not applied."""
+        for slot, bits in enumerate(self.plan.changes):
+            if bits and self.index.valid(slot) and not self._read_again[slot]:
+                self._fail(slot, "the row was gone when the source was read again to apply it; not applied")
 
     def _sync_user(self, slot: int, desired: DesiredUser, progress: Progress) -> None:
         bits = self.plan.changes[slot]

@@ -87,3 +87,27 @@ def test_sync_from_an_object_storage_url_and_a_csv(tenant: LogtoEmulator, sync: 
     result = sync(str(csv))
     assert (result["created"], result["updated"]) == (1, 1)
     assert sorted(u["primaryEmail"] for u in state_users(tenant)) == ["a@example.com", "b@example.com"]
+
+
+def test_a_source_replaced_between_plan_and_apply_is_not_half_applied(tenant: LogtoEmulator, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync reads the source twice (to plan, then to apply); rows that changed or vanished in between are
+    reported, not applied."""
+    from airflow_provider_logto.operators.sync import LogtoUserSyncOperator
+    from airflow_provider_logto.sync import applier
+
+    path = _jsonl(tmp_path / "u.jsonl", [{"customData": {"externalId": n}, "name": n} for n in ("A", "B", "C")])
+    original = applier.Applier.apply
+
+    def replace_then_apply(self: applier.Applier, records: object) -> object:  # the HR system rewrites the file right after the plan
+        _jsonl(path, [{"customData": {"externalId": "A"}, "name": "A"},
+                      {"customData": {"externalId": "B"}, "name": "B (changed)"}])
+        return original(self, records)
+
+    monkeypatch.setattr(applier.Applier, "apply", replace_then_apply)
+    result = LogtoUserSyncOperator(task_id="s", source=str(path), fail_on_write_errors=False).execute({})
+    assert result["created"] == 1
+    reasons = {f["key"]: f["reason"] for f in result["failed"]}
+    assert "source changed while the sync was running" in reasons["B"]
+    assert "gone when the source was read again" in reasons["C"]
+    assert [u["name"] for u in state_users(tenant)] == ["A"]
