@@ -99,7 +99,8 @@ def test_a_source_replaced_between_plan_and_apply_is_not_half_applied(tenant: Lo
     path = _jsonl(tmp_path / "u.jsonl", [{"customData": {"externalId": n}, "name": n} for n in ("A", "B", "C")])
     original = applier.Applier.apply
 
-    def replace_then_apply(self: applier.Applier, records: object) -> object:  # the HR system rewrites the file right after the plan
+    def replace_then_apply(self: applier.Applier, records: object) -> object:
+        # the HR system rewrites the file right after the plan
         _jsonl(path, [{"customData": {"externalId": "A"}, "name": "A"},
                       {"customData": {"externalId": "B"}, "name": "B (changed)"}])
         return original(self, records)
