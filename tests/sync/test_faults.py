@@ -144,3 +144,13 @@ def test_lost_creates_without_a_unique_field_are_never_sent_twice(faulty: LogtoE
     keys = Counter(u["customData"]["externalId"] for u in state_users(faulty))
     assert keys == Counter({f"X{n}": 1 for n in range(40)})
     assert sum(_created_in(journal) for _, journal in tries) == 40
+
+
+def test_a_rate_limited_tenant_slows_the_sync_down_without_failures(tenant: LogtoEmulator, sync: Sync) -> None:
+    """Logto Cloud answers 429 past its rate limit; the writes back off (honouring Retry-After) and all land."""
+    tenant.enable_rate_limit(capacity=40, per_seconds=1.0)
+    result = sync(employees(150, roles=["employee"]), max_concurrency=16)
+    assert (result["created"], result["failed"]) == (150, [])
+    statuses = Counter(e.status for e in tenant.journal.entries(path="/api/users", method="POST"))
+    assert statuses[429] > 0 and statuses[200] == 150  # throttled, yet each user created once
+    assert len(state_users(tenant)) == 150
