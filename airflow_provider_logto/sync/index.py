@@ -1,6 +1,7 @@
 """The validated source, kept compactly: key → slot, and per slot a line number, a shape id, two 64-bit digests
 and one flag byte in flat arrays. Rows share interned :class:`~airflow_provider_logto.sync.rows.Shape` objects,
-so a million rows cost the dictionary of keys plus about 30 bytes each, not a million dicts.
+so a million rows cost the dictionary of keys plus about 30 bytes each, not a million dicts. The Logto user id
+of each slot is packed the same way (:class:`IdColumn`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,38 @@ from airflow_provider_logto.sync.source import Record
 
 SUSPENDED = 1  # the row asks for a suspended user
 INVALID = 2  # some row with this key is invalid (or the key is ambiguous in Logto): nothing is written for it
+
+
+class IdColumn:
+    """Logto user ids per slot, packed: Logto's ids are 12 letters and digits (``generateStandardId``), stored here
+    as 12 bytes each instead of a 60-byte ``str``; any other id is kept aside in a dict. Thread-safe per slot."""
+
+    WIDTH = 12
+
+    def __init__(self, size: int) -> None:
+        self._packed = bytearray(size * self.WIDTH)
+        self._other: dict[int, str] = {}
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, slot: int) -> str | None:
+        other = self._other.get(slot)
+        if other is not None:
+            return other
+        start = slot * self.WIDTH
+        raw = self._packed[start:start + self.WIDTH]
+        return raw.decode("ascii") if raw[0] else None
+
+    def __setitem__(self, slot: int, user_id: str) -> None:
+        if len(user_id) == self.WIDTH and user_id.isascii() and user_id.isalnum():
+            self._packed[slot * self.WIDTH:(slot + 1) * self.WIDTH] = user_id.encode("ascii")
+        else:
+            self._other[slot] = user_id
+
+    def __iter__(self) -> Iterator[str | None]:
+        return (self[slot] for slot in range(self._size))
 
 
 @dataclass

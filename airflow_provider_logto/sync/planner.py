@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_provider_logto.sync.index import SourceIndex
+from airflow_provider_logto.sync.index import IdColumn, SourceIndex
 from airflow_provider_logto.sync.rows import (
     MARKER_KEY,
     MatchOn,
@@ -65,7 +65,7 @@ class Plan:
 
     index: SourceIndex
     on_absent: str
-    user_ids: list[str | None]
+    user_ids: IdColumn
     changes: bytearray
     role_ids: dict[str, str] = field(default_factory=dict)
     organization_ids: dict[str, str] = field(default_factory=dict)
@@ -114,7 +114,7 @@ def build_plan(reader: ManagementReader, index: SourceIndex, match: MatchOn, syn
                on_absent: str) -> Plan:
     """Read Logto and compare it with ``index``; conflicts and unknown role/organization names invalidate
     their rows (reported in ``index.problems``)."""
-    plan = Plan(index, on_absent, [None] * len(index), bytearray(len(index)))
+    plan = Plan(index, on_absent, IdColumn(len(index)), bytearray(len(index)))
     _read_users(reader, plan, match, sync_id)
     if any(shape.roles is not None for shape in index.shapes):
         _read_roles(reader, plan)

@@ -112,3 +112,12 @@ def test_a_source_replaced_between_plan_and_apply_is_not_half_applied(tenant: Lo
     assert "source changed while the sync was running" in reasons["B"]
     assert "gone when the source was read again" in reasons["C"]
     assert [u["name"] for u in state_users(tenant)] == ["A"]
+
+
+def test_user_ids_are_packed_and_other_ids_kept_aside() -> None:
+    from airflow_provider_logto.sync.index import IdColumn
+
+    ids = IdColumn(4)
+    ids[0], ids[2], ids[3] = "abc123def456", "an-id-of-another-shape", "abc123def456"
+    assert list(ids) == ["abc123def456", None, "an-id-of-another-shape", "abc123def456"]
+    assert len(ids) == 4
