@@ -9,7 +9,7 @@ import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
@@ -42,6 +42,9 @@ from airflow_provider_logto.transport import (
     keep_alive_session,
 )
 from airflow_provider_logto.urls import resolve
+
+if TYPE_CHECKING:
+    from airflow_provider_logto.paging import ConcurrentListing
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
@@ -186,6 +189,20 @@ class LogtoHook(BaseHook):
             raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params "
                                   "and from the endpoint")
         return self._pages(endpoint, dict(params or {}), page_size)
+
+    def management_paginate_concurrently(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
+                                         page_size: int = MAX_PAGE_SIZE, **options: Any) -> ConcurrentListing:
+        """Every item of a Management API list, read with concurrent requests, once each and in list order.
+
+        Page 1 first (for ``Total-Number``), then up to ``max_concurrency`` (default 8) requests at once, adaptive
+        on 429, optionally paced by ``max_requests_per_second``; ``first_page``/``last_page`` read a range. Iterate
+        the answer once, then ``summary()`` gives counts and possible misses; see
+        :class:`airflow_provider_logto.paging.ConcurrentListing`. Arguments are checked here, before any request.
+        """
+        from airflow_provider_logto.paging import ConcurrentListing
+
+        return ConcurrentListing(lambda: type(self)(logto_conn_id=self.logto_conn_id), endpoint, params=params,
+                                 page_size=page_size, **options)
 
     def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
         page = 1

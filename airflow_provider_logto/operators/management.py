@@ -64,8 +64,8 @@ class LogtoManagementApiOperator(BaseOperator):
             raise LogtoUsageError("paginate=True sends no body; remove json")
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         if self.paginate:
-            result: Any = list(hook.management_paginate(self.endpoint, params=self.query_params,
-                                                        page_size=self.page_size))
+            result: Any = list(hook.management_paginate_concurrently(self.endpoint, params=self.query_params,
+                                                                     page_size=self.page_size))
         else:
             result = hook.management_request(method, self.endpoint, params=self.query_params, json=self.json)
         if self.redact_secrets:

@@ -105,7 +105,7 @@ class FaultInjector:
 
     def add(self, kind: FaultKind, path: str = "*", *, method: str | None = None, server: str | None = None,
             count: int | None = 1, rate: float | None = None, status: int | None = None,
-            retry_after: int | float | str | None = None, delay: float = 0.0,
+            retry_after: float | str | None = None, delay: float = 0.0,
             location: str | None = None) -> Fault:
         """Register a fault. ``count=None`` keeps it forever; ``rate`` fires it on that share of matches."""
         if kind not in FAULT_KINDS:
@@ -141,6 +141,39 @@ class FaultInjector:
         if fault.delay:
             time.sleep(fault.delay)
         return fault.response(request)
+
+
+class Latency:
+    """Per-request network latency: every request waits ``seconds`` plus a uniform ``[-jitter, +jitter]``.
+
+    The wait happens in the thread serving that connection, so concurrent requests (each on its own keep-alive
+    connection) overlap as they would over a real network; nothing is serialized.
+    """
+
+    def __init__(self, seconds: float = 0.0, jitter: float = 0.0, seed: int = 0) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.seconds = 0.0
+        self.jitter = 0.0
+        self.set(seconds, jitter)
+
+    def set(self, seconds: float, jitter: float = 0.0) -> None:
+        """Change the latency; ``jitter`` may not exceed ``seconds`` (a wait is never negative)."""
+        if seconds < 0 or jitter < 0:
+            raise ValueError("latency and jitter are durations in seconds and cannot be negative")
+        if jitter > seconds:
+            raise ValueError(f"jitter ({jitter} s) cannot exceed the latency ({seconds} s): a request cannot "
+                             "arrive before it was sent")
+        self.seconds, self.jitter = float(seconds), float(jitter)
+
+    def wait(self) -> None:
+        """Sleep for one request's latency (no-op when none is set)."""
+        seconds, jitter = self.seconds, self.jitter
+        if jitter:
+            with self._lock:
+                seconds += self._random.uniform(-jitter, jitter)
+        if seconds > 0:
+            time.sleep(seconds)
 
 
 class RateLimiter:

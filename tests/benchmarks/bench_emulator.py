@@ -1,11 +1,13 @@
 """Benchmark (not a test): the emulator's sustained rate for an authenticated
-``GET /api/users?page=1&page_size=20`` over keep-alive connections.
+``GET /api/users?page=1&page_size=20`` over keep-alive connections, then listing a large tenant page by page.
 
 The emulator runs in its own process; client processes each hold one keep-alive connection (``http.client``,
-the cheapest client the standard library has) so the figure is the server's, not the client's. Prints the
-rate; asserts nothing about time.
+the cheapest client the standard library has) so the figure is the server's, not the client's. The listing
+part seeds ``--large`` users and reads every page of 100, printing the rate of the first and the last pages
+(the emulator keeps users in creation order, so a deep page costs what the first one does). Prints figures;
+asserts nothing about time.
 
-    .venv/bin/python tests/benchmarks/bench_emulator.py [--seconds 5] [--clients 2]
+    .venv/bin/python tests/benchmarks/bench_emulator.py [--seconds 5] [--clients 2] [--large 250000]
 """
 
 from __future__ import annotations
@@ -22,20 +24,60 @@ import requests
 PATH = "/api/users?page=1&page_size=20"
 
 
-def _serve(pipe: Connection) -> None:
+def _serve(pipe: Connection, users: int) -> None:
     from airflow_provider_logto.testing import LogtoEmulator
 
     with LogtoEmulator() as emulator:
         app = emulator.add_m2m_app("bench")
-        for number in range(50):
+        for number in range(users):
             emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com")
         pipe.send((emulator.endpoint, emulator.management_api_resource, app.id, app.secret))
         pipe.recv()  # run until told to stop
 
 
+def _start(users: int) -> tuple[mp.Process, Connection, str, str]:
+    """An emulator process seeded with ``users`` users; returns it, its pipe, its endpoint and a token."""
+    parent, child = mp.Pipe()
+    server = mp.Process(target=_serve, args=(child, users), daemon=True)
+    server.start()
+    endpoint, resource, app_id, secret = parent.recv()
+    token = requests.post(f"{endpoint}/oidc/token", auth=(app_id, secret), timeout=10,
+                          data={"grant_type": "client_credentials", "resource": resource, "scope": "all"}
+                          ).json()["access_token"]
+    return server, parent, endpoint, token
+
+
+def _list_all(users: int) -> None:
+    """Read every page of 100 of a tenant with ``users`` users; print the first and last pages' rates."""
+    seeding = time.perf_counter()
+    server, pipe, endpoint, token = _start(users)
+    seeded = time.perf_counter() - seeding
+    parts = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"}
+    pages = -(-users // 100)
+    timings: list[float] = []
+    listed = 0
+    started = time.perf_counter()
+    for page in range(1, pages + 1):
+        before = time.perf_counter()
+        connection.request("GET", f"/api/users?page={page}&page_size=100", headers=headers)
+        response = connection.getresponse()
+        listed += response.read().count(b'"username"')
+        timings.append(time.perf_counter() - before)
+    elapsed = time.perf_counter() - started
+    pipe.send("stop")
+    server.join(timeout=10)
+    window = min(50, pages)
+    first, last = sum(timings[:window]) / window, sum(timings[-window:]) / window
+    print(f"emulator: listed {listed:,} of {users:,} users in {pages:,} pages of 100 in {elapsed:.1f} s "
+          f"({listed / elapsed:,.0f} users/s); first {window} pages {first * 1000:.2f} ms/page, last {window} "
+          f"{last * 1000:.2f} ms/page (seeding took {seeded:.1f} s)")
+
+
 def _client(endpoint: str, token: str, seconds: float, start_at: float, results: mp.Queue) -> None:
     parts = urlsplit(endpoint)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     headers = {"Authorization": f"Bearer {token}"}
     while time.time() < start_at:
         time.sleep(0.001)
@@ -55,15 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--large", type=int, default=250_000, help="users for the listing figure (0: skip)")
     args = parser.parse_args()
 
-    parent, child = mp.Pipe()
-    server = mp.Process(target=_serve, args=(child,), daemon=True)
-    server.start()
-    endpoint, resource, app_id, secret = parent.recv()
-    token = requests.post(f"{endpoint}/oidc/token", auth=(app_id, secret), timeout=10,
-                          data={"grant_type": "client_credentials", "resource": resource, "scope": "all"}
-                          ).json()["access_token"]
+    server, parent, endpoint, token = _start(50)
     results: mp.Queue = mp.Queue()
     start_at = time.time() + 0.5
     clients = [mp.Process(target=_client, args=(endpoint, token, args.seconds, start_at, results))
@@ -78,6 +115,8 @@ def main() -> None:
     print(f"emulator: {total / args.seconds:,.0f} requests/s sustained for GET {PATH} "
           f"({total} requests, {args.clients} keep-alive clients, {args.seconds:g} s, "
           f"{mp.cpu_count()} CPUs shared by server and clients)")
+    if args.large:
+        _list_all(args.large)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -39,3 +43,26 @@ class Api:
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.session.request(method, f"{self.base}{path}", timeout=10, **kwargs)
+
+
+@contextlib.contextmanager
+def running_cli(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``python -m airflow_provider_logto.testing ARGS`` on free ports; yields its banner (up to ``Ctrl-C``)."""
+    process = subprocess.Popen([sys.executable, "-m", "airflow_provider_logto.testing", "--port", "0",
+                                "--resource-port", "0", *args], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        yield "".join(lines), process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def endpoint_of(banner: str) -> str:
+    """The Logto endpoint a CLI banner names."""
+    return banner.split("Logto emulator: ")[1].split()[0]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import requests
 
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.emulator.helpers import token_response
+from tests.emulator.helpers import endpoint_of, running_cli, token_response
 
 
 def _status(emulator: LogtoEmulator) -> requests.Response:
@@ -160,20 +157,7 @@ def test_seeding_errors_are_clear_value_errors(emulator: LogtoEmulator) -> None:
 
 
 def test_command_line_prints_connections() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "airflow_provider_logto.testing", "--port", "0",
-                                "--resource-port", "0", "--users", "2"], stdout=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        output = "".join(lines)
+    with running_cli("--users", "2") as (output, _):
         assert "export AIRFLOW_CONN_LOGTO_DEFAULT=" in output
         assert "export AIRFLOW_CONN_LOGTO_SHOPPING=" in output
-        endpoint = output.split("Logto emulator: ")[1].split()[0]
-        assert requests.get(f"{endpoint}/api/status", timeout=5).status_code == 204
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        assert requests.get(f"{endpoint_of(output)}/api/status", timeout=5).status_code == 204

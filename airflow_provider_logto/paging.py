@@ -1,0 +1,272 @@
+"""Read a paginated Management API list concurrently, in page order, with a bounded number of pages in memory.
+
+:class:`ConcurrentListing` reads the first page alone to learn ``Total-Number``, then the others through a
+thread pool gated by one :class:`~airflow_provider_logto.concurrency.AdaptiveLimiter` (bounded, adaptive on 429,
+optionally paced), and yields the items in list order. At most ``2 × max_concurrency`` pages are requested but
+not yet consumed, so memory holds a bounded number of pages whatever the list's length. Pages past the first
+``Total-Number`` are read while the list keeps growing (until a page comes back short). Each item is yielded once
+(see :mod:`airflow_provider_logto.consistency` for the exact guarantee and the count of possible misses), and
+progress — items, pages, rate, ETA — is logged at INFO every ``PROGRESS_INTERVAL`` seconds.
+
+Every worker thread has its own hook (so its own keep-alive session; tokens come from the process-wide cache,
+fetched once), and every session reports its 429s to the shared limiter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow_provider_logto.concurrency import (
+    AdaptiveLimiter,
+    check_concurrency_arguments,
+)
+from airflow_provider_logto.consistency import ConsistencyReport, ListingConsistency
+from airflow_provider_logto.exceptions import LogtoUsageError
+
+if TYPE_CHECKING:
+    from airflow_provider_logto.hooks.logto import LogtoHook
+
+MAX_PAGE_SIZE = 100
+PAGES_IN_MEMORY_PER_WORKER = 2
+PROGRESS_INTERVAL = 10.0  # seconds between two progress lines
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answered page: its number (1-based), its items and the ``Total-Number`` Logto sent with it."""
+
+    number: int
+    items: list[Any]
+    total: int | None
+
+
+def pages_for(total: int, page_size: int) -> int:
+    return max(1, -(-total // page_size))
+
+
+def check_paging_arguments(endpoint: Any, params: Any, page_size: Any, first_page: Any, last_page: Any) -> None:
+    """A :class:`LogtoUsageError` naming the argument, for operators to call in ``execute`` before any request."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise LogtoUsageError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
+    if params is not None and not isinstance(params, Mapping):
+        raise LogtoUsageError(f"query_params must be a mapping, not {type(params).__name__}")
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise LogtoUsageError(f"endpoint must be a Management API path such as /users, not {endpoint!r}")
+    given = set(params or ()) | {key for key, _ in parse_qsl(urlsplit(endpoint).query)}
+    if {"page", "page_size"} & given:
+        raise LogtoUsageError("page and page_size are set by the pagination itself; remove them from query_params "
+                              "and from the endpoint (use first_page/last_page for a range)")
+    for name, value in (("first_page", first_page), ("last_page", last_page)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise LogtoUsageError(f"{name} must be a page number >= 1, not {value!r}")
+    if first_page is not None and last_page is not None and last_page < first_page:
+        raise LogtoUsageError(f"last_page {last_page} is before first_page {first_page}")
+
+
+def is_users_list(endpoint: str) -> bool:
+    """``/users`` or ``/api/users`` (any query): Logto orders it newest first by ``createdAt``."""
+    return urlsplit(endpoint).path.rstrip("/") in ("/users", "/api/users")
+
+
+class _HookPerThread:
+    """One hook per thread, each session watched by the limiter; all closed together."""
+
+    def __init__(self, factory: Callable[[], LogtoHook], limiter: AdaptiveLimiter) -> None:
+        self._factory = factory
+        self._limiter = limiter
+        self._local = threading.local()
+        self._hooks: list[LogtoHook] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> LogtoHook:
+        hook = getattr(self._local, "hook", None)
+        if hook is None:
+            hook = self._local.hook = self._factory()
+            self._limiter.watch(hook.get_conn())
+            with self._lock:
+                self._hooks.append(hook)
+        return hook
+
+    def close(self) -> None:
+        with self._lock:
+            for hook in self._hooks:
+                hook.close()
+            self._hooks.clear()
+
+
+class _Progress:
+    """Logs items, pages, rate and ETA at INFO every ``PROGRESS_INTERVAL`` seconds."""
+
+    def __init__(self, what: str, logger: logging.Logger) -> None:
+        self.what = what
+        self.log = logger
+        self.started = time.monotonic()
+        self._last = self.started
+
+    def update(self, items: int, pages: int, expected_items: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last = now
+        rate = items / max(now - self.started, 1e-9)
+        if expected_items and rate > 0 and expected_items > items:
+            eta = f"ETA {_duration((expected_items - items) / rate)}"
+        else:
+            eta = "ETA soon"
+        of = f" of ~{expected_items:,}" if expected_items else ""
+        self.log.info("%s: %s item(s)%s, %s page(s), %s items/s, %s", self.what, f"{items:,}", of, f"{pages:,}",
+                      f"{rate:,.0f}", eta)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+class ConcurrentListing:
+    """Every item of a Management API list, read concurrently and yielded once each, in list order.
+
+    Iterate it once; then :meth:`summary` says how many items and pages, what the limiter saw, and the
+    consistency report (duplicates skipped, possible misses). Arguments are checked on construction, before
+    any request.
+
+    :param hook_factory: makes a new hook on the same connection (one per worker thread).
+    :param endpoint: the list, e.g. ``/users``; ``params``: its filters.
+    :param page_size: items per request (1–100).
+    :param max_concurrency: the most requests in flight at once (adapts down on 429).
+    :param max_requests_per_second: pace requests for a tenant whose limit is known (Logto Cloud: about 20).
+    :param first_page: the first page to read (default 1); ``last_page``: the last one (default: to the end).
+    :param what: how progress lines name the read.
+    """
+
+    def __init__(self, hook_factory: Callable[[], LogtoHook], endpoint: str, *,
+                 params: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE,
+                 max_concurrency: int = 8, max_requests_per_second: float | None = None,
+                 first_page: int | None = None, last_page: int | None = None, what: str | None = None,
+                 logger: logging.Logger | None = None) -> None:
+        check_paging_arguments(endpoint, params, page_size, first_page, last_page)
+        check_concurrency_arguments(max_concurrency, max_requests_per_second)
+        self.endpoint = endpoint
+        self.params = dict(params or {})
+        self.page_size = page_size
+        self.first_page = first_page or 1
+        self.last_page = last_page
+        self.window = PAGES_IN_MEMORY_PER_WORKER * max_concurrency
+        self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
+        self._hooks = _HookPerThread(hook_factory, self.limiter)
+        self._progress = _Progress(what or f"Reading {endpoint}", logger or log)
+        self._consistency: ListingConsistency | None = None
+        self._report: ConsistencyReport | None = None
+        self.items = 0
+        self.pages = 0
+        self._iterated = False
+
+    def fetch(self, number: int, page_size: int | None = None) -> Page:
+        """Read one page through the limiter (from any thread)."""
+        size = page_size or self.page_size
+
+        def read() -> Page:
+            result = self._hooks.get().management_get(self.endpoint,
+                                                      params={**self.params, "page": number, "page_size": size})
+            if not isinstance(result.body, list):
+                raise LogtoUsageError(f"Logto GET {self.endpoint} did not answer a list, so it cannot be paginated")
+            return Page(number, result.body, result.total)
+
+        return self.limiter.call(read)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._iterated:
+            raise LogtoUsageError("a ConcurrentListing can be iterated once; make a new one to read the list again")
+        self._iterated = True
+        try:
+            yield from self._items()
+            self._report = self._finish()
+        finally:
+            self._hooks.close()
+
+    def _items(self) -> Iterator[Any]:
+        list_head = self.fetch(1)
+        start = list_head if self.first_page == 1 else self.fetch(self.first_page)
+        consistency = self._consistency = ListingConsistency(list_head.items, list_head.total, self.window,
+                                                             newest_first=is_users_list(self.endpoint))
+        expected = None
+        if list_head.total is not None:
+            last = pages_for(list_head.total, self.page_size)
+            if self.last_page is not None:
+                last = min(last, self.last_page)
+            expected = max(0, min(list_head.total, last * self.page_size) - (self.first_page - 1) * self.page_size)
+        for page in self._ordered_pages(start):
+            consistency.observe_page(page.number, page.items, page.total)
+            for item in page.items:
+                if consistency.accept(item):
+                    self.items += 1
+                    yield item
+            self.pages += 1
+            self._progress.update(self.items, self.pages, expected)
+
+    def _ordered_pages(self, start: Page) -> Iterator[Page]:
+        """``start`` and the pages after it, in order; at most ``window`` pages requested and not yet consumed."""
+        yield start
+        if start.total is None or (self.last_page is not None and start.number >= self.last_page):
+            return  # not paginated by Logto, or a one-page range
+        known_last = pages_for(start.total, self.page_size)
+        last_full = len(start.items) >= self.page_size
+        pending: dict[int, Future[Page]] = {}
+        next_number = expected = start.number + 1
+        with ThreadPoolExecutor(self.limiter.max_concurrency, thread_name_prefix="logto-page") as pool:
+            try:
+                while True:
+                    limit = known_last if self.last_page is None else min(known_last, self.last_page)
+                    while next_number <= limit and len(pending) < self.window:
+                        pending[next_number] = pool.submit(self.fetch, next_number)
+                        next_number += 1
+                    if expected not in pending:
+                        if last_full and (self.last_page is None or expected <= self.last_page):
+                            known_last = max(known_last, expected)  # the list grew: read on until a short page
+                            continue
+                        return
+                    page = pending.pop(expected).result()
+                    if page.total is not None:
+                        known_last = max(known_last, pages_for(page.total, self.page_size))
+                    last_full = len(page.items) >= self.page_size
+                    expected += 1
+                    yield page
+            finally:
+                for future in pending.values():
+                    future.cancel()
+
+    def _finish(self) -> ConsistencyReport:
+        consistency = self._consistency
+        assert consistency is not None
+        report = consistency.finish(lambda number: self._recount(number), self.page_size)
+        if report.possibly_missed:
+            self._progress.log.warning(
+                "%s changed while it was read (%s item(s) before, %s after, %s created, %s deleted): up to %s "
+                "item(s) may be missing from the output; run the export again when the list is quiet if that "
+                "matters", self.endpoint, report.total_before, report.total_after, report.created_during_read,
+                report.deleted_during_read, report.possibly_missed)
+        elif report.possibly_missed is None:
+            self._progress.log.warning("%s changed while it was read and has no newest-first order to reason "
+                                       "with: some items may be missing from the output", self.endpoint)
+        return report
+
+    def _recount(self, number: int) -> tuple[list[Any], int | None]:
+        page = self.fetch(number)
+        return page.items, page.total
+
+    def summary(self) -> dict[str, Any]:
+        """Counts after a complete iteration (JSON-ready): items, pages, seconds, limiter and consistency."""
+        if self._report is None:
+            raise LogtoUsageError("summary() is known only after the listing was iterated to its end")
+        seconds = time.monotonic() - self._progress.started
+        return {"count": self.items, "pages": self.pages, "seconds": round(seconds, 3),
+                **self._report.as_dict(), "requests": self.limiter.stats().as_dict()}

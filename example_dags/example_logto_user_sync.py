@@ -1,0 +1,107 @@
+"""Nightly provisioning: keep Logto's users in step with the HR system's export.
+
+The HR system drops a JSON Lines file per night into object storage
+(``<export_base>/users-YYYY-MM-DD.jsonl``, one employee per line)::
+
+    {"customData": {"employeeId": "E1001", "department": "Data"}, "primaryEmail": "ada@example.com",
+     "name": "Ada Lovelace", "roles": ["employee"], "organizations": ["Acme"]}
+
+``LogtoUserSyncOperator`` creates new employees, updates changed ones (profile, merged custom data, roles,
+membership of the "Acme" organization) and suspends the ones that left — only users this sync created or
+adopted (``customData.airflowUserSync == "hr-nightly"``), and never more than 25 of them in one night (a
+truncated export aborts the run before any write). Running it twice writes nothing the second time.
+
+The file name comes from ``dag_run.run_after`` (when the run was due, or triggered), so the DAG works however it
+is started: on schedule, by hand, or by ``dag.test()``. For the demo, ``stage_sample_export`` writes a sample
+file when the night's export is missing, and ``ensure_roles_and_organization`` creates the User roles and the
+organization the export names when the tenant lacks them (both do nothing on a tenant that has them).
+
+Connection ``logto_default``: an M2M app with the "Logto Management API access" role. Params: ``export_base``
+(an object storage URL such as ``s3://hr-exports/logto`` or ``file:///data/hr``) and ``export_conn_id`` (the
+object store's Airflow connection, empty for local files).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_logto.operators.sync import LogtoUserSyncOperator
+
+ROLES = {"employee": "Everyone on the HR payroll", "manager": "People managers"}
+ORGANIZATION = "Acme"
+EXPORT = "{{ params.export_base.rstrip('/') }}/users-{{ dag_run.run_after.strftime('%Y-%m-%d') }}.jsonl"
+SAMPLE = [
+    {"customData": {"employeeId": "E1001", "department": "Data"}, "primaryEmail": "ada@example.com",
+     "name": "Ada Lovelace", "roles": ["employee", "manager"], "organizations": [ORGANIZATION]},
+    {"customData": {"employeeId": "E1002", "department": "Platform"}, "primaryEmail": "alan@example.com",
+     "name": "Alan Turing", "roles": ["employee"], "organizations": [ORGANIZATION]},
+    {"customData": {"employeeId": "E1003", "department": "Data"}, "primaryEmail": "grace@example.com",
+     "username": "grace", "name": "Grace Hopper", "roles": ["employee"], "organizations": [ORGANIZATION]},
+]
+
+with DAG(
+    dag_id="example_logto_user_sync",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # two syncs of one tenant at once would race each other
+    tags=["logto", "example"],
+    doc_md=__doc__,
+    params={
+        "export_base": Param(f"file://{tempfile.gettempdir()}/logto-hr-exports", type="string",
+                             description="object storage folder the HR system exports to"),
+        "export_conn_id": Param("", type="string", description="Airflow connection of that object store"),
+    },
+) as dag:
+
+    @task
+    def stage_sample_export(export: str, conn_id: str) -> str:
+        """Demo only: write a sample export when tonight's is missing (a real HR system writes it)."""
+        import json
+
+        from airflow.sdk import ObjectStoragePath
+
+        path = ObjectStoragePath(export, conn_id=conn_id or None)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(row) + "\n" for row in SAMPLE))
+        return str(path)
+
+    @task
+    def ensure_roles_and_organization() -> None:
+        """Create the User roles and the organization the export names, when missing (idempotent)."""
+        from airflow_provider_logto.hooks.logto import LogtoHook
+
+        hook = LogtoHook()
+        existing = {role["name"] for role in hook.management_paginate("/roles", params={"type": "User"})}
+        for name, description in ROLES.items():
+            if name not in existing:
+                hook.management_request("POST", "/roles", json={"name": name, "description": description,
+                                                                "type": "User"})
+        if not any(org["name"] == ORGANIZATION for org in hook.management_paginate("/organizations")):
+            hook.management_request("POST", "/organizations", json={"name": ORGANIZATION})
+
+    sync = LogtoUserSyncOperator(
+        task_id="sync_users",
+        source=EXPORT,
+        source_conn_id="{{ params.export_conn_id }}",
+        match_on="customData.employeeId",
+        on_absent="suspend",
+        max_removals=25,  # leavers per night; a truncated export aborts before any write
+        sync_id="hr-nightly",
+        retries=3,  # a retry after a partial run applies only what is still missing
+        retry_delay=pendulum.duration(seconds=30),
+    )
+
+    @task
+    def summary(result: dict[str, Any]) -> str:
+        return (f"Synced the HR export: {result['created']} created, {result['updated']} updated, "
+                f"{result['unchanged']} unchanged, {result['suspended']} suspended, {len(result['failed'])} failed")
+
+    staged = stage_sample_export(EXPORT, "{{ params.export_conn_id }}")
+    [staged, ensure_roles_and_organization()] >> sync
+    summary(sync.output)
