@@ -96,11 +96,14 @@ def test_large_export_is_a_multipart_upload_of_fixed_parts(emulator: LogtoEmulat
     assert read_ids(s3, "users.jsonl") == ids[::-1]
 
 
+@pytest.mark.parametrize("previous", [None, b"previous export\n"])
 def test_a_failure_after_page_5_leaves_no_object_and_no_upload(emulator: LogtoEmulator, management_app: M2MApp,
-                                                               connect: HookFactory, s3: Any) -> None:
+                                                               connect: HookFactory, s3: Any,
+                                                               previous: bytes | None) -> None:
     connect(management_app, max_attempts=1)
     big_users(emulator, 1500)
-    s3.put_object(Bucket=BUCKET, Key="users.jsonl", Body=b"previous export\n")
+    if previous is not None:
+        s3.put_object(Bucket=BUCKET, Key="users.jsonl", Body=previous)
     emulator.set_latency(0.01)
     failing = threading_fault_after(emulator, pages=5)
     with pytest.raises(LogtoError):
@@ -109,8 +112,12 @@ def test_a_failure_after_page_5_leaves_no_object_and_no_upload(emulator: LogtoEm
     failing.join()
     pages_read = sum(1 for entry in emulator.journal.entries(path="/api/users") if entry.status == 200)
     assert pages_read >= 5  # at least 10 MB were read: a part had been uploaded before the failure
-    assert keys(s3) == ["users.jsonl"] and uploads(s3) == []
-    assert s3.get_object(Bucket=BUCKET, Key="users.jsonl")["Body"].read() == b"previous export\n"
+    assert uploads(s3) == []  # the multipart upload (one 8 MiB part sent) was aborted
+    if previous is None:
+        assert keys(s3) == []
+    else:  # an earlier export at the key is untouched
+        assert keys(s3) == ["users.jsonl"]
+        assert s3.get_object(Bucket=BUCKET, Key="users.jsonl")["Body"].read() == previous
 
 
 def threading_fault_after(emulator: LogtoEmulator, pages: int) -> threading.Thread:
