@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_logto import storage
-from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
+from airflow_provider_logto.exceptions import LogtoConnectionError, LogtoError, LogtoUsageError
 from airflow_provider_logto.operators.export import LogtoExportOperator
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.export.conftest import add_users
@@ -159,3 +159,12 @@ def test_a_key_naming_no_file_is_refused(emulator: LogtoEmulator, default_conn: 
         LogtoExportOperator(task_id="x", destination=f"s3://{BUCKET}/exports/",
                             destination_conn_id="aws_moto").execute({})
     assert emulator.journal.entries() == [] and uploads(s3) == []
+
+
+def test_a_broken_logto_connection_fails_before_s3_is_touched(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT", json.dumps({"conn_type": "logto", "host": "",
+                                                                 "login": "app", "password": "secret"}))
+    with pytest.raises(LogtoConnectionError, match="host"):  # not the missing bucket: S3 was never asked
+        LogtoExportOperator(task_id="x", destination="s3://no-such-bucket/users.jsonl",
+                            destination_conn_id="aws_moto").execute({})
+    assert uploads(s3) == [] and keys(s3) == []
