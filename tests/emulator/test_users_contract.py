@@ -220,3 +220,17 @@ def test_deleting_a_user_removes_role_and_membership(emulator: LogtoEmulator, ap
     assert api("GET", f"/roles/{editor['id']}/users").json() == []
     assert api("GET", f"/organizations/{organization['id']}/users").json() == []
     assert api("DELETE", f"/users/{jane['id']}").json()["code"] == "entity.not_found"
+
+
+# --- phone numbers -------------------------------------------------------------------------------------------
+def test_phone_numbers_are_validated_and_normalised(api: Api) -> None:
+    invalid = api("POST", "/users", json={"name": "user002", "primaryPhone": "99999"})
+    assert (invalid.status_code, invalid.json()["code"]) == (422, "user.invalid_phone")
+    user = _user(api, name="au", primaryPhone="610412345678")
+    assert user["primaryPhone"] == "61412345678"  # the national 0 dropped, as Logto stores it
+    same = api("POST", "/users", json={"primaryPhone": "61412345678"})
+    assert (same.status_code, same.json()["code"]) == (422, "user.phone_already_in_use")
+    patched = api("PATCH", f"/users/{user['id']}", json={"primaryPhone": "99999"})
+    assert (patched.status_code, patched.json()["code"]) == (422, "user.invalid_phone")
+    letters = api("POST", "/users", json={"primaryPhone": "+1 555"})
+    assert letters.json()["code"] == "guard.invalid_input"  # the route's regex wants digits only

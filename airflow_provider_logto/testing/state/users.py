@@ -9,8 +9,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_logto.testing.errors import api_error
+from airflow_provider_logto.testing.errors import LogtoApiError, api_error
 from airflow_provider_logto.testing.state.base import TenantBase, new_id, now_ms
+from airflow_provider_logto.testing.state.phone import normalize_phone
 
 IDENTIFIER_CODES = {"username": "user.username_already_in_use", "primaryEmail": "user.email_already_in_use",
                     "primaryPhone": "user.phone_already_in_use"}
@@ -30,6 +31,7 @@ class UsersMixin(TenantBase):
         """A user from profile ``fields``; ``password`` is ``(digest or plain text, algorithm)`` when set."""
         with self.lock:
             self.check_user_identifiers(fields, exclude_id=None)
+            fields = _with_stored_phone(fields)
             created = now_ms()
             user: dict[str, Any] = {
                 "id": new_id(12), "username": fields.get("username"), "primaryEmail": fields.get("primaryEmail"),
@@ -55,6 +57,7 @@ class UsersMixin(TenantBase):
         with self.lock:
             user = self.get("users", user_id)
             self.check_user_identifiers(fields, exclude_id=user_id)
+            fields = _with_stored_phone(fields)
             self._index_identifiers(user, add=False)
             user.update(copy.deepcopy(dict(fields)))
             self._index_identifiers(user, add=True)
@@ -73,6 +76,11 @@ class UsersMixin(TenantBase):
         """Usernames, emails and phones are unique case-insensitively (422 with Logto's code)."""
         for field, code in IDENTIFIER_CODES.items():
             value = fields.get(field)
+            if field == "primaryPhone" and value:  # hasUserWithNormalizedPhone
+                try:
+                    value = normalize_phone(str(value))
+                except LogtoApiError:
+                    pass
             owner = self.identifier_index[field].get(str(value).lower()) if value else None
             if owner is not None and owner != exclude_id:
                 raise api_error(code)
@@ -116,3 +124,11 @@ class UsersMixin(TenantBase):
                     self.org_user_roles.pop((org_id, user_id), None)
             del self.users[user_id], self.user_order[user_id]
             self.user_passwords.pop(user_id, None)
+
+
+def _with_stored_phone(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``insertUser``/``updateUserById``: a phone number is validated and stored normalised (422 otherwise)."""
+    phone = fields.get("primaryPhone")
+    if not phone:
+        return fields
+    return {**fields, "primaryPhone": normalize_phone(str(phone))}
