@@ -31,7 +31,7 @@ def normalize_phone(phone: str) -> str:
     if code is None:
         raise api_error("user.invalid_phone")
     national = digits[len(code):]
-    national = national[1:] if national.startswith("0") else national
+    national = national.removeprefix("0")
     if not 2 <= len(national) <= 17:
         raise api_error("user.invalid_phone")
     return code + national
