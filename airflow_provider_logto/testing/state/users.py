@@ -19,6 +19,10 @@ PROFILE_FIELDS = ("username", "primaryEmail", "primaryPhone", "name", "avatar", 
 
 
 class UsersMixin(TenantBase):
+    #: Logto's ``CASE_SENSITIVE_USERNAME`` (default true): ``Jane`` and ``jane`` are two users. Emails are always
+    #: compared case-insensitively, phone numbers in their stored form.
+    case_sensitive_username = True
+
     def __init__(self, tenant_id: str = "default") -> None:
         super().__init__(tenant_id)
         self.identifier_index.update({field: {} for field in IDENTIFIER_CODES})
@@ -73,7 +77,7 @@ class UsersMixin(TenantBase):
             return user
 
     def check_user_identifiers(self, fields: Mapping[str, Any], exclude_id: str | None) -> None:
-        """Usernames, emails and phones are unique case-insensitively (422 with Logto's code)."""
+        """Usernames, emails and phones are unique (422 with Logto's code); see :attr:`case_sensitive_username`."""
         for field, code in IDENTIFIER_CODES.items():
             value = fields.get(field)
             if field == "primaryPhone" and value:  # hasUserWithNormalizedPhone
@@ -81,7 +85,7 @@ class UsersMixin(TenantBase):
                     value = normalize_phone(str(value))
                 except LogtoApiError:
                     pass
-            owner = self.identifier_index[field].get(str(value).lower()) if value else None
+            owner = self.identifier_index[field].get(self._identifier_key(field, value)) if value else None
             if owner is not None and owner != exclude_id:
                 raise api_error(code)
 
@@ -89,9 +93,14 @@ class UsersMixin(TenantBase):
         for field, index in self.identifier_index.items():
             if user[field]:
                 if add:
-                    index[str(user[field]).lower()] = user["id"]
+                    index[self._identifier_key(field, user[field])] = user["id"]
                 else:
-                    index.pop(str(user[field]).lower(), None)
+                    index.pop(self._identifier_key(field, user[field]), None)
+
+    def _identifier_key(self, field: str, value: Any) -> str:
+        if field == "username" and self.case_sensitive_username:
+            return str(value)
+        return str(value).lower()
 
     def users_newest_first(self) -> list[dict[str, Any]]:
         """Every user in Logto's list order (``createdAt desc``)."""
