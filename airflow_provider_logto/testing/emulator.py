@@ -39,6 +39,7 @@ from airflow_provider_logto.testing.state import (
     MANAGEMENT_API_ROLE,
     M2MApp,
     TenantState,
+    is_absolute_uri,
 )
 from airflow_provider_logto.testing.tls import server_context
 from airflow_provider_logto.testing.verification import TokenVerifier
@@ -51,12 +52,15 @@ class LogtoEmulator:
 
     def __init__(self, *, tenant_id: str = "default", host: str = "127.0.0.1", port: int = 0,
                  resource_port: int = 0, key_algorithm: KeyAlgorithm = "ES384", fault_seed: int = 0,
-                 tls: bool = False, latency: float = 0.0, jitter: float = 0.0) -> None:
+                 tls: bool = False, latency: float = 0.0, jitter: float = 0.0,
+                 case_sensitive_username: bool = True) -> None:
         """``tls=True`` serves both servers over HTTPS with a throw-away CA (its certificate: :attr:`ca_bundle`).
 
         ``latency``/``jitter`` (seconds) delay every request like a network would; see :meth:`set_latency`.
+        ``case_sensitive_username=False`` mirrors a Logto run with ``CASE_SENSITIVE_USERNAME=false``.
         """
         self.state = TenantState(tenant_id)
+        self.state.case_sensitive_username = case_sensitive_username
         self.journal = Journal()
         self.faults = FaultInjector(fault_seed)
         self.latency = Latency(latency, jitter, fault_seed)
@@ -72,7 +76,11 @@ class LogtoEmulator:
             context, ca_path = server_context(Path(tempfile.mkdtemp(prefix="logto-emulator-tls-")))
             self.ca_bundle = str(ca_path)
         self._logto_server = AppServer(self._serve_logto, host, port, context)
-        self._resource_server = AppServer(self._serve_resource, host, resource_port, context)
+        try:
+            self._resource_server = AppServer(self._serve_resource, host, resource_port, context)
+        except OSError:  # e.g. PortInUseError: free the first port before giving up
+            self._logto_server.close()
+            raise
         self.oidc.endpoint = self._logto_server.url
         self.shopping = ShoppingApi(self.oidc.issuer, f"{self.oidc.issuer}/jwks", ca_bundle=self.ca_bundle)
         resource = self.state.create_resource("Online Shopping", SHOPPING_API_INDICATOR)
@@ -128,7 +136,14 @@ class LogtoEmulator:
     # --- seeding ------------------------------------------------------------------------------------------
     def add_resource(self, name: str, indicator: str, scopes: Iterable[str] = (),
                      access_token_ttl: int = 3600) -> dict[str, Any]:
-        """Register an API resource with its scopes and token TTL (seconds)."""
+        """Register an API resource with its scopes and token TTL (seconds).
+
+        Logto's Management API accepts any non-empty indicator; this seeding helper insists on an absolute URI,
+        the only kind a token can be requested for."""
+        if not name or not is_absolute_uri(indicator):
+            raise ValueError(f"an API resource needs a name and an absolute URI as indicator, not {indicator!r}")
+        if access_token_ttl < 1:
+            raise ValueError("a token lifetime must be at least 1 second")
         resource = self.state.create_resource(name, indicator, access_token_ttl)
         for scope in scopes:
             self.state.create_scope(resource["id"], scope)
@@ -152,8 +167,10 @@ class LogtoEmulator:
                                       self.state.scope_ids_for(scopes or {}))
 
     def add_m2m_app(self, name: str, roles: Iterable[str] = (MANAGEMENT_API_ROLE,),
-                    secret: str | None = None) -> M2MApp:
-        """An M2M app holding the named M2M roles (the Management API role by default); returns id and secret."""
+                    secret: str | None = None, app_id: str | None = None) -> M2MApp:
+        """An M2M app holding the named M2M roles (the Management API role by default); returns id and secret.
+
+        ``app_id`` and ``secret`` fix the credentials (e.g. those of a connection saved in Airflow)."""
         role_names = list(roles)
         with self.state.lock:
             if any(a["name"] == name for a in self.state.applications.values()):
@@ -162,7 +179,7 @@ class LogtoEmulator:
             for role_name, role_id in zip(role_names, role_ids):
                 if self.state.roles[role_id]["type"] != "MachineToMachine":
                     raise ValueError(f"role {role_name!r} is a User role; an M2M app needs MachineToMachine roles")
-            app = self.state.create_application(name, "MachineToMachine", secret=secret)
+            app = self.state.create_application(name, "MachineToMachine", secret=secret, app_id=app_id)
             self.state.assign_app_roles(app["id"], role_ids)
         return M2MApp(app["id"], app["secret"], name)
 
@@ -198,6 +215,38 @@ class LogtoEmulator:
             self.state.add_org_members(organization["id"], "applications", apps)
             self.state.add_org_members(organization["id"], "users", users)
         return organization
+
+    def add_organization_scope(self, name: str, description: str | None = None) -> dict[str, Any]:
+        """A scope of the organization template (what organization tokens carry)."""
+        return self.state.create_org_scope(name, description)
+
+    def add_organization_role(self, name: str, scopes: Iterable[str] = (),
+                              resource_scopes: Mapping[str, Iterable[str]] | None = None, *,
+                              role_type: str = "User", description: str | None = None) -> dict[str, Any]:
+        """An organization role holding organization scopes (by name) and API resource scopes
+        (``{indicator: [scope, ...]}``); ``role_type="MachineToMachine"`` for applications."""
+        if role_type not in ("MachineToMachine", "User"):
+            raise ValueError(f"unknown role type {role_type!r}; use 'MachineToMachine' or 'User'")
+        with self.state.lock:
+            by_name = {scope["name"]: scope["id"] for scope in self.state.org_scopes.values()}
+            missing = [scope for scope in scopes if scope not in by_name]
+            if missing:
+                raise ValueError(f"unknown organization scopes {missing}; add them with add_organization_scope()")
+            resource_scope_ids = self.state.scope_ids_for(resource_scopes or {})
+            role = self.state.create_org_role(name, description, role_type)
+            self.state.add_org_role_scopes(role["id"], "scopes", [by_name[scope] for scope in scopes])
+            self.state.add_org_role_scopes(role["id"], "resource-scopes", resource_scope_ids)
+        return role
+
+    def grant_organization_roles(self, organization_id: str, member_id: str, roles: Iterable[str]) -> None:
+        """Give a member (user or application, by id) of an organization these organization roles (by name)."""
+        with self.state.lock:
+            by_name = {role["name"]: role["id"] for role in self.state.org_roles.values()}
+            kind = "applications" if member_id in self.state.applications else "users"
+            unknown = [role for role in roles if role not in by_name]
+            if unknown:
+                raise ValueError(f"unknown organization roles {unknown}; add them with add_organization_role()")
+            self.state.add_member_org_roles(organization_id, kind, ((member_id, by_name[r]) for r in roles))
 
     # --- misbehaviour ---------------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, path: str = "*", **options: Any) -> Fault:
@@ -267,6 +316,8 @@ class LogtoEmulator:
             return self.oidc.discovery()
         if path == "/oidc/jwks" and request.method == "GET":
             return self.oidc.jwks()
+        if path == "/oidc" or path.startswith("/oidc/"):
+            return self.oidc.unknown_route(request)
         if path == "/api" or path.startswith("/api/"):
             return self.management.handle(request)
         return Response.text(404, "Not Found")

@@ -8,6 +8,7 @@ plain functions from :class:`Request` to :class:`Response`.
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import ssl
@@ -191,12 +192,26 @@ class _AppServer(ThreadingHTTPServer):
                 pass
 
 
+class PortInUseError(OSError):
+    """The port is taken by another process (``EADDRINUSE``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"port {port} on {host} is already in use")
+        self.host = host
+        self.port = port
+
+
 class AppServer:
     """An app served on ``host:port`` (port 0 picks a free one) from a background thread."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0,
                  tls: ssl.SSLContext | None = None) -> None:
-        self._server = _AppServer((host, port), app)
+        try:
+            self._server = _AppServer((host, port), app)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(host, port) from None
+            raise
         self.scheme = "https" if tls else "http"
         if tls is not None:  # the handshake happens in the connection's thread, not in the accept loop
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
@@ -215,7 +230,8 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"{self.scheme}://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -225,3 +241,7 @@ class AppServer:
         self._server.close_open_connections()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        """Release the port of a server that was never started."""
+        self._server.server_close()

@@ -1,27 +1,43 @@
 """The OIDC side of the emulated Logto: discovery, JWKS and the ``client_credentials`` token endpoint.
 
-Checks run in node-oidc-provider's order: client authentication, then ``grant_type``, then resource and
-organization. Error bodies carry Logto's ``code``/``message`` on top of RFC 6749 ``error``/``error_description``
-(logto-facts §1). Organization tokens: when no resource is given the audience is
-``urn:logto:organization:{id}``; organization scopes are not modelled, so such tokens carry none.
+Follows ``packages/core/src/oidc`` of Logto and its node-oidc-provider fork, in their order: the body parser
+(JSON re-encoded as a form, other content types refused), the app-secret expiry check, client authentication
+(``shared/token_auth.js``), ``grant_type``, duplicate parameters, then ``grants/client-credentials.ts``:
+organization membership, resource (``shared/check_resource.js``), scopes. Error bodies carry Logto's
+``code``/``message`` on top of RFC 6749 ``error``/``error_description``.
+
+Organization tokens (``organization_id`` without ``resource``): audience ``urn:logto:organization:{id}``, 3600 s,
+``scope`` = the organization scopes of the app's organization roles that were requested, in scope-id order —
+present even when empty. With a resource too, the token is for the resource, its scopes come from the app's
+organization roles, and an ``organization_id`` claim comes first.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import json
+import re
 import secrets
 import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from airflow_provider_logto.testing.errors import api_error
 from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.journal import Journal
 from airflow_provider_logto.testing.keys import SigningKey
-from airflow_provider_logto.testing.state import TenantState, is_absolute_uri
+from airflow_provider_logto.testing.state import TenantState
 
 ORGANIZATION_AUDIENCE_PREFIX = "urn:logto:organization:"
+ORGANIZATION_TOKEN_TTL = 3600  # oidc/resource.ts: reversedResourceAccessTokenTtl
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_AUTH_PARAMS = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
+_GRANT_TYPES = ("implicit", "authorization_code", "refresh_token", "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange")
+# every parameter some grant or client authentication reads: node-oidc-provider keeps only these
+_TOKEN_PARAMS = (*_AUTH_PARAMS, "grant_type", "code", "code_verifier", "redirect_uri", "refresh_token", "scope",
+                 "resource", "organization_id", "subject_token", "subject_token_type", "actor_token",
+                 "actor_token_type", "audience", "authorization_details")
 
 # error -> Logto's message for "oidc.<error>" (the en phrases; others fall back to "An OIDC error occurred").
 _OIDC_MESSAGES = {
@@ -44,12 +60,13 @@ class OidcError(Exception):
         self.description = description
         self.www_authenticate = www_authenticate
 
-    def response(self) -> Response:
+    def response(self, *, cache: bool = True) -> Response:
+        """Logto's body (``code``, ``message``, then the OAuth fields); ``no-store`` on the token route."""
         template = _OIDC_MESSAGES.get(self.error, "An OIDC error occurred: {code}.")
         code = f"oidc.{self.error}"
         body = {"code": code, "message": template.format(code=code, description=self.description),
                 "error": self.error, "error_description": self.description}
-        headers = [("Cache-Control", "no-store")]
+        headers = [("Cache-Control", "no-store")] if cache else []
         if self.www_authenticate:
             headers.append(("WWW-Authenticate", self.www_authenticate))
         return Response.json(self.status, body, headers)
@@ -97,7 +114,14 @@ class OidcProvider:
         })
 
     def jwks(self) -> Response:
-        return Response.json(200, {"keys": [self.key.jwk]}, [("Content-Type", "application/jwk-set+json")])
+        body = json.dumps({"keys": [self.key.jwk]}, separators=(",", ":")).encode()
+        return Response(200, body, [("Content-Type", "application/jwk-set+json; charset=utf-8")])
+
+    def unknown_route(self, request: Request) -> Response:
+        """node-oidc-provider's answer for a route or method it does not serve (e.g. ``GET /oidc/token``)."""
+        path = request.path.removeprefix("/oidc") or "/"
+        return OidcError(404, "invalid_request",
+                         f"unrecognized route or not allowed method ({request.method} on {path})").response(cache=False)
 
     def token(self, request: Request) -> Response:
         try:
@@ -106,55 +130,111 @@ class OidcProvider:
             return error.response()
 
     def _grant(self, request: Request) -> Response:
-        params = request.form()
+        body, content_type_error = _token_body(request)
+        self._check_secret_expiry(request, body)
+        if content_type_error:
+            raise OidcError(400, "invalid_request", content_type_error)
+        params = {key: value for key, value in body.items() if key in _TOKEN_PARAMS and value}
+        _reject_dupes(params, _AUTH_PARAMS)
         app = self._authenticate(request, params)
-        grant_type = _single(params, "grant_type")
-        if not grant_type:
+        _reject_dupes(params, ("grant_type",))
+        grant_type = params.get("grant_type")
+        if grant_type is None:
             raise OidcError(400, "invalid_request", "missing required parameter 'grant_type'")
-        if grant_type != "client_credentials":
+        if grant_type not in _GRANT_TYPES:
             raise OidcError(400, "unsupported_grant_type", "unsupported grant_type requested")
-        resources = params.get("resource", [])
-        organization_id = _single(params, "organization_id") or None
+        if grant_type != "client_credentials" or app["type"] != "MachineToMachine":
+            raise OidcError(400, "invalid_request", "requested grant type is not allowed for this client")
+        _reject_dupes(params, tuple(key for key in params if key != "resource"))
+        return self._client_credentials(app, params)
+
+    def _client_credentials(self, app: dict[str, Any], params: dict[str, Any]) -> Response:
+        """Logto's ``oidc/grants/client-credentials.ts``: organization check, resource check, then scopes."""
+        organization_id = params.get("organization_id")
+        if organization_id is not None and not self.state.is_org_member(organization_id, "applications", app["id"]):
+            raise OidcError(403, "access_denied", "app has not associated with the organization")
+        raw = params.get("resource")
+        if raw is None and organization_id is None:
+            default = self.state.default_resource()
+            raw = default["indicator"] if default else None
+        indicators = raw if isinstance(raw, list) else [raw] if raw is not None else []
+        resources = [self._resource_server(indicator) for indicator in indicators]
+        if organization_id is None and not resources:
+            raise OidcError(400, "invalid_target", "both `resource` and `organization_id` are not provided")
         if len(resources) > 1:
             raise OidcError(400, "invalid_target",
                             "only a single resource indicator value is supported for this grant type")
-        indicator = resources[0] if resources else None
-        if indicator is None and organization_id is None:
-            raise OidcError(400, "invalid_target", "both `resource` and `organization_id` are not provided")
-        resource = None
-        if indicator is not None:
-            if not is_absolute_uri(indicator):
-                raise OidcError(400, "invalid_target", "resource indicator must be an absolute URI")
-            resource = self.state.resource_by_indicator(indicator)
-            if resource is None:
-                raise OidcError(400, "invalid_target", "resource indicator is missing, or unknown")
-        if organization_id is not None and app["id"] not in self.state.org_apps.get(organization_id, []):
-            raise OidcError(403, "access_denied", "app has not associated with the organization")
+        requested = list(dict.fromkeys(params["scope"].split(" "))) if params.get("scope") else []
         if self.token_quota is not None and self.journal.tokens_issued() >= self.token_quota:
             return Response.json(429, api_error("auth.exceed_token_limit").body())
-        requested = (_single(params, "scope") or "").split()
-        granted = self.state.granted_scopes(app["id"], resource["id"], requested) if resource else []
-        ttl = resource["accessTokenTtl"] if resource else 3600
-        audience = indicator or f"{ORGANIZATION_AUDIENCE_PREFIX}{organization_id}"
-        access_token = self._sign(app["id"], granted, audience, ttl, organization_id)
-        self.journal.count_token(app["id"], indicator)
+        extra: dict[str, Any] = {}
+        if resources:
+            resource = resources[0]
+            if organization_id is not None:
+                available = self.state.member_resource_scopes(organization_id, "applications", app["id"],
+                                                              resource["id"])
+                extra["organization_id"] = organization_id
+            else:
+                available = self.state.granted_scopes(app["id"], resource["id"], requested)
+            scope: str | None = " ".join(s for s in requested if s in available) or None
+            audience, ttl = resource["indicator"], resource["accessTokenTtl"]
+        else:  # an organization token: the organization scopes of the app's organization roles
+            available = [s["name"] for s in self.state.member_org_scopes(organization_id or "", "applications",
+                                                                           app["id"])]
+            scope = " ".join(s for s in available if s in requested)
+            audience, ttl = f"{ORGANIZATION_AUDIENCE_PREFIX}{organization_id}", ORGANIZATION_TOKEN_TTL
+        access_token = self._sign(app["id"], scope, audience, ttl, extra)
+        self.journal.count_token(app["id"], audience if resources else None)
         body: dict[str, Any] = {"access_token": access_token, "expires_in": ttl, "token_type": "Bearer"}
-        if granted:
-            body["scope"] = " ".join(granted)
-        return Response.json(200, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+        if scope is not None:
+            body["scope"] = scope
+        return Response.json(200, body, [("Cache-Control", "no-store")])
 
-    def _authenticate(self, request: Request, params: dict[str, list[str]]) -> dict[str, Any]:
-        """client_secret_basic or client_secret_post (exactly one of them), like node-oidc-provider."""
-        authorization = request.header("authorization") or ""
-        body_id, body_secret = _single(params, "client_id"), _single(params, "client_secret")
-        basic = authorization[:6].lower() == "basic "
-        if basic and body_secret is not None:
-            raise OidcError(400, "invalid_request",
-                            "client authentication must only be provided using one mechanism")
+    def _resource_server(self, indicator: str) -> dict[str, Any]:
+        """``checkResource`` for one indicator: an absolute URI without fragment that Logto knows."""
+        if not _URL_SCHEME.match(indicator):
+            raise OidcError(400, "invalid_target", "resource indicator must be an absolute URI")
+        if "#" in indicator:
+            raise OidcError(400, "invalid_target", "resource indicator must not contain a fragment component")
+        resource = self.state.resource_by_indicator(indicator)
+        if resource is None:
+            raise OidcError(400, "invalid_target", "resource indicator is missing, or unknown")
+        return resource
+
+    def _check_secret_expiry(self, request: Request, body: dict[str, Any]) -> None:
+        """``koa-app-secret-transpilation``: runs first, and only for an app's own, correct secret."""
+        header_id, header_secret = _basic_credentials(request.header("authorization"))
+        body_id = body.get("client_id") if isinstance(body.get("client_id"), str) else None
+        body_secret = body.get("client_secret") if isinstance(body.get("client_secret"), str) else None
+        if header_id and body_id and header_id != body_id:
+            return
+        if header_id and (not header_secret or body_secret):
+            return
+        client_id, secret = header_id or body_id, header_secret or body_secret
+        app = self.state.applications.get(client_id or "")
+        if app is None or not secret or not secrets.compare_digest(secret.encode(), app["secret"].encode()):
+            return
+        expires_at = self.state.secret_expires_at.get(app["id"])
+        if expires_at is not None and expires_at < time.time() * 1000:
+            raise OidcError(400, "invalid_request", "client secret has expired")
+
+    def _authenticate(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        """node-oidc-provider's ``token_auth``: client_secret_basic or client_secret_post, exactly one."""
+        authorization = request.header("authorization")
+        body_id: str | None = params.get("client_id")
+        body_secret: str | None = params.get("client_secret")
+        client_id: str | None
+        secret: str | None
+        basic = authorization is not None
         if basic:
-            client_id, secret = _parse_basic(authorization[6:].strip())
+            client_id, secret = _parse_basic(authorization or "")
             if body_id is not None and body_id != client_id:
                 raise OidcError(400, "invalid_request", "mismatch in body and authorization client ids")
+            if not secret:
+                raise OidcError(400, "invalid_request", "client_secret must be provided in the Authorization header")
+            if body_secret is not None:
+                raise OidcError(400, "invalid_request",
+                                "client authentication must only be provided using one mechanism")
         else:
             client_id, secret = body_id, body_secret
         if not client_id:
@@ -166,35 +246,103 @@ class OidcProvider:
             challenge = (f'Basic realm="{self.issuer}", error="invalid_client", '
                          f'error_description="client authentication failed"') if basic else None
             raise OidcError(401, "invalid_client", "client authentication failed", challenge)
-        expires_at = self.state.secret_expires_at.get(client_id)
-        if expires_at is not None and expires_at <= time.time() * 1000:
-            raise OidcError(400, "invalid_request", "client secret has expired")
         return app
 
-    def _sign(self, app_id: str, scopes: list[str], audience: str, ttl: int, organization_id: str | None) -> str:
+    def _sign(self, app_id: str, scope: str | None, audience: str, ttl: int, extra: dict[str, Any]) -> str:
+        """Claims in node-oidc-provider's order: extra claims, ``jti, sub, iat, exp, scope, client_id, iss,
+        aud``; ``scope`` is left out when undefined (an empty string stays)."""
         issued_at = int(time.time())
-        claims: dict[str, Any] = {"jti": secrets.token_urlsafe(16), "sub": app_id, "iat": issued_at,
+        claims: dict[str, Any] = {**extra, "jti": secrets.token_urlsafe(16), "sub": app_id, "iat": issued_at,
                                   "exp": issued_at + ttl}
-        if scopes:
-            claims["scope"] = " ".join(scopes)
+        if scope is not None:
+            claims["scope"] = scope
         claims.update({"client_id": app_id, "iss": self.issuer, "aud": audience})
-        if organization_id is not None:
-            claims["organization_id"] = organization_id
         return self.key.sign(claims)
 
 
-def _single(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name)
-    return values[0] if values else None
+def _token_body(request: Request) -> tuple[dict[str, Any], str | None]:
+    """The body as Logto's parser hands it to node-oidc-provider: JSON is re-encoded as a form (arrays repeat,
+    other values become strings; unparseable JSON is empty), a form is parsed, and any other content type is
+    refused (after the secret-expiry check)."""
+    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+    text = request.body.decode("utf-8", errors="replace")
+    if content_type == "application/json":
+        try:
+            decoded = json.loads(text) if text else None
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, dict):
+            return {}, None
+        return {key: [_form_value(v) for v in value] if isinstance(value, list) else _form_value(value)
+                for key, value in decoded.items()}, None
+    if content_type == "application/x-www-form-urlencoded":
+        return {key: values if len(values) > 1 else values[0]
+                for key, values in parse_qs(text, keep_blank_values=True).items()}, None
+    if content_type:
+        return {}, "only application/x-www-form-urlencoded content-type bodies are supported on POST /token"
+    return {}, None
 
 
-def _parse_basic(credentials: str) -> tuple[str, str]:
-    """``base64(urlencode(id):urlencode(secret))`` as RFC 6749 §2.3.1 says; plain values decode the same."""
-    try:
-        decoded = base64.b64decode(credentials, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise OidcError(400, "invalid_request", "invalid authorization header value format") from None
+def _form_value(value: Any) -> str:
+    """``querystring.stringify``: strings, finite numbers and booleans as text, anything else empty."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value) if not isinstance(value, float) or not value.is_integer() else str(int(value))
+    return ""
+
+
+def _reject_dupes(params: dict[str, Any], names: tuple[str, ...]) -> None:
+    dupes = [name for name in names if isinstance(params.get(name), list)]
+    if dupes:
+        quoted = [f"'{name}'" for name in dupes]
+        listed = quoted[0] if len(quoted) == 1 else (" and ".join(quoted) if len(quoted) == 2
+                                                      else ", ".join(quoted[:-1]) + f", and {quoted[-1]}")
+        raise OidcError(400, "invalid_request",
+                        f"{listed} parameter{'s' if len(dupes) > 1 else ''} must not be provided twice")
+
+
+def _decode_auth_token(token: str) -> str:
+    """``decodeURIComponent`` after ``+`` → space; malformed escapes, bad UTF-8 and characters outside
+    ``\\x20-\\x7e`` are refused (``ValueError``)."""
+    raw = token.replace("+", "%20")
+    if re.search(r"%(?![0-9A-Fa-f]{2})", raw):
+        raise ValueError("malformed percent escape")
+    decoded = unquote(raw, errors="strict")
+    if re.search(r"[^\x20-\x7e]", decoded):
+        raise ValueError("invalid character found")
+    return decoded
+
+
+def _split_basic(authorization: str) -> tuple[str, str] | None:
+    """``Basic base64(id:secret)`` split at the first colon (None when the header is not of that form)."""
+    parts = authorization.split(" ")
+    if len(parts) != 2 or parts[0].lower() != "basic":
+        return None
+    token = re.sub(r"[^A-Za-z0-9+/]", "", parts[1].replace("-", "+").replace("_", "/"))
+    decoded = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8", errors="replace")
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    return (client_id, secret) if sep else None
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str | None, str | None]:
+    """What Logto's secret transpilation reads from the header (nothing when it cannot)."""
+    split = _split_basic(authorization or "") if authorization else None
+    if split is None:
+        return None, None
+    try:
+        return _decode_auth_token(split[0]) or None, _decode_auth_token(split[1]) or None
+    except ValueError:
+        return None, None
+
+
+def _parse_basic(authorization: str) -> tuple[str, str]:
+    """RFC 6749 §2.3.1 credentials as node-oidc-provider reads them, with its error descriptions."""
+    split = _split_basic(authorization)
+    if split is None:
         raise OidcError(400, "invalid_request", "invalid authorization header value format")
-    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    try:
+        return _decode_auth_token(split[0]), _decode_auth_token(split[1])
+    except ValueError:
+        raise OidcError(400, "invalid_request",
+                        "client_id and client_secret in the authorization header are not properly encoded") from None

@@ -121,3 +121,10 @@ def select(rows: list[dict[str, Any]], search: Search, fields: Sequence[str]) ->
         )
 
     return [row for row in rows if keep(row)]
+
+
+def sql_like(value: Any, pattern: str) -> bool:
+    """``value ilike pattern`` (``%`` and ``_`` are wildcards; NULL never matches)."""
+    if value is None:
+        return False
+    return re.match(_sql_pattern(pattern, similar=False), str(value), re.IGNORECASE | re.DOTALL) is not None

@@ -316,14 +316,16 @@ def test_resources_and_scopes(api: Api) -> None:
     assert "https://default.logto.app/api" in indicators
 
 
-def test_duplicate_organization_member_is_unique_integrity_violation(emulator: LogtoEmulator, api: Api) -> None:
+def test_adding_an_existing_organization_member_succeeds(emulator: LogtoEmulator, api: Api) -> None:
+    """RelationQueries.insert is ``on conflict do nothing``: 201 again, one membership."""
     organization = emulator.add_organization("Acme")
     app = emulator.add_m2m_app("member-app", roles=[])
     body = {"applicationIds": [app.id]}
     assert api("POST", f"/organizations/{organization['id']}/applications", json=body).status_code == 201
     again = api("POST", f"/organizations/{organization['id']}/applications", json=body)
-    assert again.status_code == 422
-    assert again.json()["code"] == "entity.unique_integrity_violation"
+    assert (again.status_code, again.text) == (201, "Created")
+    listed = api("GET", f"/organizations/{organization['id']}/applications").json()
+    assert [a["id"] for a in listed] == [app.id]
 
 
 def test_every_response_carries_a_request_id(emulator: LogtoEmulator, api: Api) -> None:

@@ -266,8 +266,9 @@ def test_organization_token_claims(emulator: LogtoEmulator, management_app: M2MA
     organization = emulator.add_organization("Acme", apps=[management_app.id])
     token = token_response(emulator, management_app, organization_id=organization["id"]).json()["access_token"]
     claims = _claims(token)
+    assert list(claims) == ["jti", "sub", "iat", "exp", "scope", "client_id", "iss", "aud"]
     assert claims["aud"] == f"urn:logto:organization:{organization['id']}"
-    assert claims["organization_id"] == organization["id"]
+    assert claims["scope"] == ""
 
 
 def test_token_quota_exceeded(emulator: LogtoEmulator, management_app: M2MApp) -> None:

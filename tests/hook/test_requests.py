@@ -314,7 +314,7 @@ def test_management_request_decoding(emulator: LogtoEmulator, management_app: M2
     user = hook.management_request("POST", "/users", json={"username": "jane"})
     assert user["username"] == "jane"
     role = emulator.add_role("editor", role_type="User")
-    assert hook.management_request("POST", f"/users/{user['id']}/roles", json={"roleIds": [role["id"]]}) is None
+    assert hook.management_request("POST", f"/roles/{role['id']}/users", json={"userIds": [user["id"]]}) is None
     assert hook.management_request("DELETE", f"/users/{user['id']}") is None
 
 
