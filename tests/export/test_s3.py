@@ -47,10 +47,10 @@ def s3_server() -> Iterator[str]:
 def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """An empty bucket ``landing``, an ``aws_moto`` connection to the server, and a boto3 client for asserting."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_MOTO", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
+        "conn_type": "aws", "login": "moto-access-key", "password": "moto-secret-key-7d1e",
         "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"}}))
-    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="moto-access-key",
+                          aws_secret_access_key="moto-secret-key-7d1e", region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
     yield client
     for upload in uploads(client):
@@ -167,7 +167,7 @@ def test_a_key_naming_no_file_is_refused(emulator: LogtoEmulator, default_conn: 
 
 def test_a_broken_logto_connection_fails_before_s3_is_touched(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT", json.dumps({"conn_type": "logto", "host": "",
-                                                                 "login": "app", "password": "secret"}))
+                                                                 "login": "app", "password": "an-app-secret-4f9c2e"}))
     with pytest.raises(LogtoConnectionError, match="host"):  # not the missing bucket: S3 was never asked
         LogtoExportOperator(task_id="x", destination="s3://no-such-bucket/users.jsonl",
                             destination_conn_id="aws_moto").execute({})
