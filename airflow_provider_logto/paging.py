@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_logto.concurrency import (
+    DEFAULT_MAX_CONCURRENCY,
     AdaptiveLimiter,
     check_concurrency_arguments,
 )
@@ -150,7 +151,7 @@ class ConcurrentListing:
 
     def __init__(self, hook_factory: Callable[[], LogtoHook], endpoint: str, *,
                  params: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE,
-                 max_concurrency: int = 8, max_requests_per_second: float | None = None,
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_requests_per_second: float | None = None,
                  first_page: int | None = None, last_page: int | None = None, what: str | None = None,
                  logger: logging.Logger | None = None) -> None:
         check_paging_arguments(endpoint, params, page_size, first_page, last_page)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
 from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
 from airflow_provider_logto.connection_form import (
     CONN_TYPE,
@@ -191,7 +192,11 @@ class LogtoHook(BaseHook):
         return self._pages(endpoint, dict(params or {}), page_size)
 
     def management_paginate_concurrently(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
-                                         page_size: int = MAX_PAGE_SIZE, **options: Any) -> ConcurrentListing:
+                                         page_size: int = MAX_PAGE_SIZE,
+                                         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+                                         max_requests_per_second: float | None = None,
+                                         first_page: int | None = None, last_page: int | None = None,
+                                         logger: logging.Logger | None = None) -> ConcurrentListing:
         """Every item of a Management API list, read with concurrent requests, once each and in list order.
 
         Page 1 first (for ``Total-Number``), then up to ``max_concurrency`` (default 8) requests at once, adaptive
@@ -202,7 +207,9 @@ class LogtoHook(BaseHook):
         from airflow_provider_logto.paging import ConcurrentListing
 
         return ConcurrentListing(lambda: type(self)(logto_conn_id=self.logto_conn_id), endpoint, params=params,
-                                 page_size=page_size, **options)
+                                 page_size=page_size, max_concurrency=max_concurrency,
+                                 max_requests_per_second=max_requests_per_second, first_page=first_page,
+                                 last_page=last_page, logger=logger)
 
     def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
         page = 1

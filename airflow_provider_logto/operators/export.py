@@ -75,6 +75,7 @@ class LogtoExportOperator(BaseOperator):
         from airflow_provider_logto.storage import open_export_writer
 
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
+        _ = hook.settings  # a broken Logto connection fails here, before the destination is even touched
         listing = hook.management_paginate_concurrently(  # checks every argument; sends nothing yet
             self.endpoint, params=self.query_params, page_size=self.page_size,
             max_concurrency=self.max_concurrency, max_requests_per_second=self.max_requests_per_second,

@@ -52,12 +52,15 @@ class LogtoEmulator:
 
     def __init__(self, *, tenant_id: str = "default", host: str = "127.0.0.1", port: int = 0,
                  resource_port: int = 0, key_algorithm: KeyAlgorithm = "ES384", fault_seed: int = 0,
-                 tls: bool = False, latency: float = 0.0, jitter: float = 0.0) -> None:
+                 tls: bool = False, latency: float = 0.0, jitter: float = 0.0,
+                 case_sensitive_username: bool = True) -> None:
         """``tls=True`` serves both servers over HTTPS with a throw-away CA (its certificate: :attr:`ca_bundle`).
 
         ``latency``/``jitter`` (seconds) delay every request like a network would; see :meth:`set_latency`.
+        ``case_sensitive_username=False`` mirrors a Logto run with ``CASE_SENSITIVE_USERNAME=false``.
         """
         self.state = TenantState(tenant_id)
+        self.state.case_sensitive_username = case_sensitive_username
         self.journal = Journal()
         self.faults = FaultInjector(fault_seed)
         self.latency = Latency(latency, jitter, fault_seed)

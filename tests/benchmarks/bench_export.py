@@ -168,6 +168,8 @@ def rate_limit(users: int, workdir: Path) -> None:
 
 
 def memory(sizes: list[int], workdir: Path) -> None:
+    from airflow_provider_logto.storage import PART_SIZE
+
     try:
         import moto.server  # noqa: F401
         import s3fs  # noqa: F401
@@ -193,8 +195,14 @@ def memory(sizes: list[int], workdir: Path) -> None:
             destinations.append(("S3 (moto)", f"s3://bench/m-{users}.jsonl", aws))
         for label, destination, connection in destinations:
             result, seconds, growth = run_export(tenant, aws=connection, destination=destination)
+            if connection:
+                size = client.head_object(Bucket="bench", Key=f"m-{users}.jsonl")["ContentLength"]
+                how = "one PutObject" if size < PART_SIZE else f"{-(-size // PART_SIZE)} multipart parts"
+            else:
+                size, how = Path(destination).stat().st_size, "via .part"
             print(f"memory: {users:>7,} users to {label:<10}: {result.get('count', 0):,} in {seconds:5.1f} s "
-                  f"({result.get('count', 0) / max(seconds, 1e-9):,.0f} users/s), peak RSS growth {growth:5.1f} MiB"
+                  f"({result.get('count', 0) / max(seconds, 1e-9):,.0f} users/s), {size / 2**20:5.1f} MiB "
+                  f"({how}), peak RSS growth {growth:5.1f} MiB"
                   + (f" FAILED {result['failed']}" if "failed" in result else ""))
         tenant.close()
     if s3_endpoint:

@@ -220,3 +220,36 @@ def test_deleting_a_user_removes_role_and_membership(emulator: LogtoEmulator, ap
     assert api("GET", f"/roles/{editor['id']}/users").json() == []
     assert api("GET", f"/organizations/{organization['id']}/users").json() == []
     assert api("DELETE", f"/users/{jane['id']}").json()["code"] == "entity.not_found"
+
+
+# --- phone numbers -------------------------------------------------------------------------------------------
+def test_phone_numbers_are_validated_and_normalised(api: Api) -> None:
+    invalid = api("POST", "/users", json={"name": "user002", "primaryPhone": "99999"})
+    assert (invalid.status_code, invalid.json()["code"]) == (422, "user.invalid_phone")
+    user = _user(api, name="au", primaryPhone="610412345678")
+    assert user["primaryPhone"] == "61412345678"  # the national 0 dropped, as Logto stores it
+    same = api("POST", "/users", json={"primaryPhone": "61412345678"})
+    assert (same.status_code, same.json()["code"]) == (422, "user.phone_already_in_use")
+    patched = api("PATCH", f"/users/{user['id']}", json={"primaryPhone": "99999"})
+    assert (patched.status_code, patched.json()["code"]) == (422, "user.invalid_phone")
+    letters = api("POST", "/users", json={"primaryPhone": "+1 555"})
+    assert letters.json()["code"] == "guard.invalid_input"  # the route's regex wants digits only
+
+
+def test_usernames_are_case_sensitive_emails_are_not(api: Api) -> None:
+    """Logto's default ``CASE_SENSITIVE_USERNAME=true`` (``admin-user.username-case.test.ts``)."""
+    lower = _user(api, username="jane", primaryEmail="jane@example.com")
+    upper = _user(api, username="JANE")
+    again = api("POST", "/users", json={"username": "JANE"})
+    assert (again.status_code, again.json()["code"]) == (422, "user.username_already_in_use")
+    email = api("POST", "/users", json={"primaryEmail": "Jane@Example.com"})
+    assert (email.status_code, email.json()["code"]) == (422, "user.email_already_in_use")
+    found = api("GET", "/users", params={"search": "%jane%"}).json()  # search is case-insensitive by default
+    assert [u["id"] for u in found] == [upper["id"], lower["id"]]
+
+
+def test_case_insensitive_usernames_when_configured() -> None:
+    with LogtoEmulator(case_sensitive_username=False) as emulator:
+        emulator.add_user("jane")
+        with pytest.raises(ValueError, match="username_already_in_use"):
+            emulator.add_user("JANE")

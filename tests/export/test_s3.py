@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_logto import storage
-from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
+from airflow_provider_logto.exceptions import (
+    LogtoConnectionError,
+    LogtoError,
+    LogtoUsageError,
+)
 from airflow_provider_logto.operators.export import LogtoExportOperator
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.export.conftest import add_users
@@ -43,10 +47,10 @@ def s3_server() -> Iterator[str]:
 def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """An empty bucket ``landing``, an ``aws_moto`` connection to the server, and a boto3 client for asserting."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_MOTO", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
+        "conn_type": "aws", "login": "moto-access-key", "password": "moto-secret-key-7d1e",
         "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"}}))
-    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="moto-access-key",
+                          aws_secret_access_key="moto-secret-key-7d1e", region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
     yield client
     for upload in uploads(client):
@@ -96,11 +100,14 @@ def test_large_export_is_a_multipart_upload_of_fixed_parts(emulator: LogtoEmulat
     assert read_ids(s3, "users.jsonl") == ids[::-1]
 
 
+@pytest.mark.parametrize("previous", [None, b"previous export\n"])
 def test_a_failure_after_page_5_leaves_no_object_and_no_upload(emulator: LogtoEmulator, management_app: M2MApp,
-                                                               connect: HookFactory, s3: Any) -> None:
+                                                               connect: HookFactory, s3: Any,
+                                                               previous: bytes | None) -> None:
     connect(management_app, max_attempts=1)
     big_users(emulator, 1500)
-    s3.put_object(Bucket=BUCKET, Key="users.jsonl", Body=b"previous export\n")
+    if previous is not None:
+        s3.put_object(Bucket=BUCKET, Key="users.jsonl", Body=previous)
     emulator.set_latency(0.01)
     failing = threading_fault_after(emulator, pages=5)
     with pytest.raises(LogtoError):
@@ -109,8 +116,12 @@ def test_a_failure_after_page_5_leaves_no_object_and_no_upload(emulator: LogtoEm
     failing.join()
     pages_read = sum(1 for entry in emulator.journal.entries(path="/api/users") if entry.status == 200)
     assert pages_read >= 5  # at least 10 MB were read: a part had been uploaded before the failure
-    assert keys(s3) == ["users.jsonl"] and uploads(s3) == []
-    assert s3.get_object(Bucket=BUCKET, Key="users.jsonl")["Body"].read() == b"previous export\n"
+    assert uploads(s3) == []  # the multipart upload (one 8 MiB part sent) was aborted
+    if previous is None:
+        assert keys(s3) == []
+    else:  # an earlier export at the key is untouched
+        assert keys(s3) == ["users.jsonl"]
+        assert s3.get_object(Bucket=BUCKET, Key="users.jsonl")["Body"].read() == previous
 
 
 def threading_fault_after(emulator: LogtoEmulator, pages: int) -> threading.Thread:
@@ -152,3 +163,12 @@ def test_a_key_naming_no_file_is_refused(emulator: LogtoEmulator, default_conn: 
         LogtoExportOperator(task_id="x", destination=f"s3://{BUCKET}/exports/",
                             destination_conn_id="aws_moto").execute({})
     assert emulator.journal.entries() == [] and uploads(s3) == []
+
+
+def test_a_broken_logto_connection_fails_before_s3_is_touched(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT", json.dumps({"conn_type": "logto", "host": "",
+                                                                 "login": "app", "password": "an-app-secret-4f9c2e"}))
+    with pytest.raises(LogtoConnectionError, match="host"):  # not the missing bucket: S3 was never asked
+        LogtoExportOperator(task_id="x", destination="s3://no-such-bucket/users.jsonl",
+                            destination_conn_id="aws_moto").execute({})
+    assert uploads(s3) == [] and keys(s3) == []

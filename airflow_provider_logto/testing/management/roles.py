@@ -9,6 +9,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     Field,
     guard_body,
+    guard_error,
     page_of,
     searched,
     string_ids,
@@ -56,9 +57,9 @@ def routes(state: TenantState) -> Routes:
     def list_roles(request: Request) -> Response:
         role_type = request.param("type")
         if role_type is not None and role_type not in ROLE_TYPES:
-            raise api_error("guard.invalid_input", type="query",
-                            details=f'Error in key path "type": (invalid_enum_value) Invalid enum value. Expected '
-                                    f"'User' | 'MachineToMachine', received '{role_type}'")
+            raise guard_error("query", {
+                "received": role_type, "code": "invalid_enum_value", "options": list(ROLE_TYPES), "path": ["type"],
+                "message": f"Invalid enum value. Expected 'User' | 'MachineToMachine', received '{role_type}'"})
         excluded = set(state.user_roles.get(request.param("excludeUserId") or "", []))
         excluded |= set(state.app_roles.get(request.param("excludeApplicationId") or "", []))
         roles = [role for role in state.visible_roles()

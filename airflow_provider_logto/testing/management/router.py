@@ -57,6 +57,11 @@ class Routes:
         self.routes.append(Route(method, path, re.compile(f"/api{regex}"), handler, self.family))
 
 
+def _bucket(path: str) -> tuple[str, int]:
+    segments = path.split("/")
+    return (segments[2] if len(segments) > 2 else "", len(segments))
+
+
 class ManagementApi:
     """Routes ``/api/...`` requests of one tenant to the entity modules (users, roles, organizations,
     applications, resources), each registered in Logto's order."""
@@ -75,13 +80,18 @@ class ManagementApi:
         self.routes: list[Route] = []
         for module in (users, roles, applications, resources, organizations):
             self.routes.extend(module.routes(state).routes)
+        # routes by (first segment, number of segments): a request is matched against a handful, not all
+        self._buckets: dict[tuple[str, int], list[Route]] = {}
+        for route in self.routes:
+            self._buckets.setdefault(_bucket(f"/api{route.path}"), []).append(route)
 
     def handle(self, request: Request) -> Response:
         if request.path == "/api/status" and request.method in ("GET", "HEAD"):
             return Response.empty(204)
         if request.path == "/api/.well-known/management.openapi.json" and request.method in ("GET", "HEAD"):
             return self.openapi()
-        matches = [(route, match) for route in self.routes if (match := route.pattern.fullmatch(request.path))]
+        candidates = self._buckets.get(_bucket(request.path), [])
+        matches = [(route, match) for route in candidates if (match := route.pattern.fullmatch(request.path))]
         if not matches:
             return Response.text(404, "Not Found")
         method = "GET" if request.method == "HEAD" else request.method

@@ -29,8 +29,10 @@ _TABLES = {"org_scopes": "organization_scopes", "org_roles": "organization_roles
 
 
 def new_id(length: int = 21) -> str:
-    """Logto's ids: nanoid over lower-case letters and digits (21 characters; 12 for users and organizations)."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+    """Logto's ids: nanoid over lower-case letters and digits (21 characters; 12 for users and organizations).
+
+    One ``urandom`` read per id (seeding 250k users stays quick); the modulo's bias does not matter here."""
+    return "".join(_ID_ALPHABET[byte % 36] for byte in secrets.token_bytes(length))
 
 
 def new_secret() -> str:

@@ -9,8 +9,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_logto.testing.errors import api_error
+from airflow_provider_logto.testing.errors import LogtoApiError, api_error
 from airflow_provider_logto.testing.state.base import TenantBase, new_id, now_ms
+from airflow_provider_logto.testing.state.phone import normalize_phone
 
 IDENTIFIER_CODES = {"username": "user.username_already_in_use", "primaryEmail": "user.email_already_in_use",
                     "primaryPhone": "user.phone_already_in_use"}
@@ -18,6 +19,10 @@ PROFILE_FIELDS = ("username", "primaryEmail", "primaryPhone", "name", "avatar", 
 
 
 class UsersMixin(TenantBase):
+    #: Logto's ``CASE_SENSITIVE_USERNAME`` (default true): ``Jane`` and ``jane`` are two users. Emails are always
+    #: compared case-insensitively, phone numbers in their stored form.
+    case_sensitive_username = True
+
     def __init__(self, tenant_id: str = "default") -> None:
         super().__init__(tenant_id)
         self.identifier_index.update({field: {} for field in IDENTIFIER_CODES})
@@ -30,6 +35,7 @@ class UsersMixin(TenantBase):
         """A user from profile ``fields``; ``password`` is ``(digest or plain text, algorithm)`` when set."""
         with self.lock:
             self.check_user_identifiers(fields, exclude_id=None)
+            fields = _with_stored_phone(fields)
             created = now_ms()
             user: dict[str, Any] = {
                 "id": new_id(12), "username": fields.get("username"), "primaryEmail": fields.get("primaryEmail"),
@@ -55,6 +61,7 @@ class UsersMixin(TenantBase):
         with self.lock:
             user = self.get("users", user_id)
             self.check_user_identifiers(fields, exclude_id=user_id)
+            fields = _with_stored_phone(fields)
             self._index_identifiers(user, add=False)
             user.update(copy.deepcopy(dict(fields)))
             self._index_identifiers(user, add=True)
@@ -70,10 +77,15 @@ class UsersMixin(TenantBase):
             return user
 
     def check_user_identifiers(self, fields: Mapping[str, Any], exclude_id: str | None) -> None:
-        """Usernames, emails and phones are unique case-insensitively (422 with Logto's code)."""
+        """Usernames, emails and phones are unique (422 with Logto's code); see :attr:`case_sensitive_username`."""
         for field, code in IDENTIFIER_CODES.items():
             value = fields.get(field)
-            owner = self.identifier_index[field].get(str(value).lower()) if value else None
+            if field == "primaryPhone" and value:  # hasUserWithNormalizedPhone
+                try:
+                    value = normalize_phone(str(value))
+                except LogtoApiError:
+                    pass
+            owner = self.identifier_index[field].get(self._identifier_key(field, value)) if value else None
             if owner is not None and owner != exclude_id:
                 raise api_error(code)
 
@@ -81,9 +93,14 @@ class UsersMixin(TenantBase):
         for field, index in self.identifier_index.items():
             if user[field]:
                 if add:
-                    index[str(user[field]).lower()] = user["id"]
+                    index[self._identifier_key(field, user[field])] = user["id"]
                 else:
-                    index.pop(str(user[field]).lower(), None)
+                    index.pop(self._identifier_key(field, user[field]), None)
+
+    def _identifier_key(self, field: str, value: Any) -> str:
+        if field == "username" and self.case_sensitive_username:
+            return str(value)
+        return str(value).lower()
 
     def users_newest_first(self) -> list[dict[str, Any]]:
         """Every user in Logto's list order (``createdAt desc``)."""
@@ -116,3 +133,11 @@ class UsersMixin(TenantBase):
                     self.org_user_roles.pop((org_id, user_id), None)
             del self.users[user_id], self.user_order[user_id]
             self.user_passwords.pop(user_id, None)
+
+
+def _with_stored_phone(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``insertUser``/``updateUserById``: a phone number is validated and stored normalised (422 otherwise)."""
+    phone = fields.get("primaryPhone")
+    if not phone:
+        return fields
+    return {**fields, "primaryPhone": normalize_phone(str(phone))}
