@@ -57,7 +57,6 @@ PHRASES: dict[str, tuple[int, str]] = {
     "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),
     "user.invalid_phone": (422, "Invalid phone number."),
     "user.invalid_role_type": (422, "Invalid role type, can not assign machine-to-machine role to user."),
-    "user.role_exists": (422, "The role id {role_id} is already been added to this user"),
     "user.password_and_digest": (400, "You cannot set both plain text password and password digest."),
     "user.password_algorithm_required": (400, "Password algorithm is required."),
     "role.scope_exists": (422, "The scope id {scope_id} has already been added to this role"),
