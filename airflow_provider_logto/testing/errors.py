@@ -56,6 +56,7 @@ PHRASES: dict[str, tuple[int, str]] = {
     "user.email_already_in_use": (422, "This email is associated with an existing account."),
     "user.phone_already_in_use": (422, "This phone number is associated with an existing account."),
     "user.invalid_phone": (422, "Invalid phone number."),
+    "session.invalid_credentials": (422, "Incorrect account or password. Please check your input."),
     "user.invalid_role_type": (422, "Invalid role type, can not assign machine-to-machine role to user."),
     "user.password_and_digest": (400, "You cannot set both plain text password and password digest."),
     "user.password_algorithm_required": (400, "Password algorithm is required."),
