@@ -265,3 +265,10 @@ def test_password_verification(api: Api) -> None:
     none = _user(api, username="ann")
     assert api("POST", f"/users/{none['id']}/password/verify", json={"password": "x"}).status_code == 422
     assert api("POST", "/users/nobody/password/verify", json={"password": "x"}).status_code == 404
+
+
+def test_get_user_with_sso_identities(api: Api) -> None:
+    user = _user(api, username="jane")
+    assert "ssoIdentities" not in api("GET", f"/users/{user['id']}").json()
+    with_sso = api("GET", f"/users/{user['id']}", params={"includeSsoIdentities": "true"}).json()
+    assert list(with_sso)[-2:] == ["hasPassword", "ssoIdentities"] and with_sso["ssoIdentities"] == []

@@ -16,6 +16,7 @@ from airflow_provider_logto.testing.management.guard import (
     guard_body,
     page_of,
     paged,
+    query_flag,
     search_of,
     searched,
     string_ids,
@@ -101,7 +102,10 @@ def routes(state: TenantState) -> Routes:
         return Response.json(200, state.create_user(fields, secret))
 
     def get_user(request: Request, user_id: str) -> Response:
-        return Response.json(200, state.get("users", user_id))
+        user = state.get("users", user_id)
+        if query_flag(request.query, "includeSsoIdentities"):  # the emulator has no enterprise SSO
+            return Response.json(200, {**user, "ssoIdentities": []})
+        return Response.json(200, user)
 
     def update_user(request: Request, user_id: str) -> Response:
         body = guard_body(request, _UPDATE_USER)
