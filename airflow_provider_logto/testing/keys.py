@@ -29,7 +29,10 @@ class SigningKey:
         self._signer = get_default_algorithms()[algorithm]
         self.kid = _thumbprint_kid(public_jwk)
         self.public_key = self._private_key.public_key()
-        self.jwk: dict[str, Any] = {**public_jwk, "kid": self.kid, "alg": algorithm, "use": "sig"}
+        # node-oidc-provider's JWKS member order (helpers/initialize_keystore.js): kty, use, kid, alg, then the
+        # key's own members; no key_ops
+        self.jwk: dict[str, Any] = {"kty": public_jwk["kty"], "use": "sig", "kid": self.kid, "alg": algorithm}
+        self.jwk.update({name: public_jwk[name] for name in ("crv", "e", "n", "x", "y") if name in public_jwk})
 
     def sign(self, claims: dict[str, Any]) -> str:
         """A compact JWS with Logto's header, keys in its order (``alg``, ``typ``, ``kid``), claims in theirs."""

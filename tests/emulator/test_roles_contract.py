@@ -75,6 +75,7 @@ def test_application_roles(emulator: LogtoEmulator, api: Api, management_app: M2
     assert (replaced.status_code, replaced.text) == (200, "OK")
     listed = api("GET", f"/applications/{app.id}/roles")
     assert (listed.json(), listed.headers["Total-Number"]) == ([], "0")
+    assert api("GET", f"/applications/{app.id}").json()["isAdmin"] is False
     spa = api("POST", "/applications", json={"name": "web", "type": "SPA"}).json()
     refused = api("GET", f"/applications/{spa['id']}/roles")
     assert (refused.status_code, refused.json()["code"]) == (422, "application.invalid_type")

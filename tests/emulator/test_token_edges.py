@@ -64,6 +64,13 @@ def test_jwks_headers(emulator: LogtoEmulator) -> None:
     response = requests.get(f"{emulator.endpoint}/oidc/jwks", timeout=10)
     assert response.headers["Content-Type"] == "application/jwk-set+json; charset=utf-8"
     assert list(response.json()) == ["keys"]
+    assert list(response.json()["keys"][0]) == ["kty", "use", "kid", "alg", "crv", "x", "y"]
+
+
+def test_rsa_jwks_members() -> None:
+    with LogtoEmulator(key_algorithm="RS256") as emulator:
+        key = requests.get(f"{emulator.endpoint}/oidc/jwks", timeout=10).json()["keys"][0]
+    assert list(key) == ["kty", "use", "kid", "alg", "e", "n"]
 
 
 # --- scope and resource parameters ----------------------------------------------------------------------------

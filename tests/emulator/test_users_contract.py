@@ -253,3 +253,22 @@ def test_case_insensitive_usernames_when_configured() -> None:
         emulator.add_user("jane")
         with pytest.raises(ValueError, match="username_already_in_use"):
             emulator.add_user("JANE")
+
+
+def test_password_verification(api: Api) -> None:
+    plain = _user(api, username="jane", password="correct horse")
+    assert api("POST", f"/users/{plain['id']}/password/verify", json={"password": "correct horse"}).status_code == 204
+    wrong = api("POST", f"/users/{plain['id']}/password/verify", json={"password": "battery"})
+    assert (wrong.status_code, wrong.json()["code"]) == (422, "session.invalid_credentials")
+    md5 = _user(api, username="joe", passwordDigest="5f4dcc3b5aa765d61d8327deb882cf99", passwordAlgorithm="MD5")
+    assert api("POST", f"/users/{md5['id']}/password/verify", json={"password": "password"}).status_code == 204
+    none = _user(api, username="ann")
+    assert api("POST", f"/users/{none['id']}/password/verify", json={"password": "x"}).status_code == 422
+    assert api("POST", "/users/nobody/password/verify", json={"password": "x"}).status_code == 404
+
+
+def test_get_user_with_sso_identities(api: Api) -> None:
+    user = _user(api, username="jane")
+    assert "ssoIdentities" not in api("GET", f"/users/{user['id']}").json()
+    with_sso = api("GET", f"/users/{user['id']}", params={"includeSsoIdentities": "true"}).json()
+    assert list(with_sso)[-2:] == ["hasPassword", "ssoIdentities"] and with_sso["ssoIdentities"] == []

@@ -60,7 +60,8 @@ def routes(state: TenantState) -> Routes:
                                                            custom_data=body.get("customData")))
 
     def get_application(request: Request, app_id: str) -> Response:
-        return Response.json(200, state.get("applications", app_id))
+        """The application and ``isAdmin`` (whether it holds Logto's internal admin role: never here)."""
+        return Response.json(200, {**state.get("applications", app_id), "isAdmin": False})
 
     def update_application(request: Request, app_id: str) -> Response:
         body = guard_body(request, _UPDATE_APPLICATION)

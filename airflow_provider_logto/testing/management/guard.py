@@ -66,7 +66,8 @@ def _v8_json_message(text: str, error: ValueError) -> str:
     position = getattr(error, "pos", len(text))
     if position >= len(text.rstrip()):
         return "Unexpected end of JSON input"
-    return f"Unexpected token '{text[position]}', \"{text if len(text) <= 32 else text[:32] + '...'}\" is not valid JSON"
+    shown = text if len(text) <= 32 else text[:32] + "..."
+    return f"Unexpected token '{text[position]}', \"{shown}\" is not valid JSON"
 
 
 # --- koaGuard -----------------------------------------------------------------------------------------------

@@ -57,12 +57,15 @@ def routes(state: TenantState) -> Routes:
         return [{"id": role["id"], "name": role["name"]} for role in sorted(roles, key=lambda role: role["name"])]
 
     # --- organizations ----------------------------------------------------------------------------------
+    def featured_users(org_id: str) -> list[dict[str, Any]]:
+        return [state.users[user_id] for user_id in list(state.org_users[org_id])[:3]]
+
     def list_organizations(request: Request) -> Response:
         organizations = keyword_filter(request, state.organizations.values(), ("id", "name"))
         if query_flag(request.query, "showFeatured"):
             organizations = [{**org, "usersCount": len(state.org_users[org["id"]]),
                               "featuredUsers": [{"id": u["id"], "avatar": u["avatar"], "name": u["name"]}
-                                                for u in (state.users[i] for i in list(state.org_users[org["id"]])[:3])]}
+                                                for u in featured_users(org["id"])]}
                              for org in organizations]
         return page_of(organizations, request)
 
@@ -176,11 +179,10 @@ def routes(state: TenantState) -> Routes:
     # --- organization roles -------------------------------------------------------------------------------
     def role_with_scopes(role: dict[str, Any]) -> dict[str, Any]:
         scopes = sorted(state.org_role_scopes[role["id"]])
-        resource_scopes = sorted(state.org_role_resource_scopes[role["id"]])
+        resource_scopes = [state.scopes[s] for s in sorted(state.org_role_resource_scopes[role["id"]])]
         return {**role, "scopes": [{"id": s, "name": state.org_scopes[s]["name"]} for s in scopes],
-                "resourceScopes": [{"id": s, "name": state.scopes[s]["name"], "resource": {
-                    "id": state.scopes[s]["resourceId"], "name": state.resources[state.scopes[s]["resourceId"]]["name"]}}
-                    for s in resource_scopes]}
+                "resourceScopes": [{"id": s["id"], "name": s["name"], "resource": {
+                    "id": s["resourceId"], "name": state.resources[s["resourceId"]]["name"]}} for s in resource_scopes]}
 
     def list_org_roles(request: Request) -> Response:
         roles = keyword_filter(request, state.org_roles.values(), ("id", "name", "description"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from airflow_provider_logto.testing.errors import InternalServerError, api_error
@@ -14,6 +16,7 @@ from airflow_provider_logto.testing.management.guard import (
     guard_body,
     page_of,
     paged,
+    query_flag,
     search_of,
     searched,
     string_ids,
@@ -25,6 +28,8 @@ from airflow_provider_logto.testing.state import TenantState
 USER_SEARCH_FIELDS = ("id", "primaryEmail", "primaryPhone", "username", "name")
 ROLE_SEARCH_FIELDS = ("id", "name", "description")
 PASSWORD_ALGORITHMS = ("Argon2i", "Argon2id", "Argon2d", "SHA1", "SHA256", "MD5", "Bcrypt", "Legacy")
+PLAIN_TEXT = "plain"  # how the emulator keeps a password it was given in clear (Logto would hash it)
+_DIGESTS = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256}
 
 _CREATE_USER = (
     Field("primaryPhone", "string", pattern=PHONE), Field("primaryEmail", "string", pattern=EMAIL),
@@ -43,6 +48,18 @@ _UPDATE_USER = (
     Field("profile", "object"),
 )
 _ROLE_IDS = (string_ids("roleIds"),)
+
+
+def _password_matches(stored: tuple[str, str] | None, password: str) -> bool:
+    """Plain passwords set through the API, and imported MD5/SHA1/SHA256 hex digests, can be checked; imported
+    Argon2, Bcrypt and Legacy digests cannot (the emulator has no such hashers), so they never match."""
+    if stored is None:
+        return False
+    value, algorithm = stored
+    if algorithm == PLAIN_TEXT:
+        return hmac.compare_digest(value.encode(), password.encode())
+    hasher = _DIGESTS.get(algorithm)
+    return hasher is not None and hmac.compare_digest(value.lower(), hasher(password.encode()).hexdigest())
 
 
 def require_changes(values: dict[str, Any]) -> None:
@@ -80,12 +97,15 @@ def routes(state: TenantState) -> Routes:
         if digest:
             secret = (digest, str(algorithm))
         elif password:
-            secret = (password, "Argon2i")
+            secret = (password, PLAIN_TEXT)
         fields = {k: v for k, v in body.items() if k not in ("password", "passwordDigest", "passwordAlgorithm")}
         return Response.json(200, state.create_user(fields, secret))
 
     def get_user(request: Request, user_id: str) -> Response:
-        return Response.json(200, state.get("users", user_id))
+        user = state.get("users", user_id)
+        if query_flag(request.query, "includeSsoIdentities"):  # the emulator has no enterprise SSO
+            return Response.json(200, {**user, "ssoIdentities": []})
+        return Response.json(200, user)
 
     def update_user(request: Request, user_id: str) -> Response:
         body = guard_body(request, _UPDATE_USER)
@@ -110,7 +130,15 @@ def routes(state: TenantState) -> Routes:
     def set_password(request: Request, user_id: str) -> Response:
         password = guard_body(request, (Field("password", "string", required=True, min_length=1),))["password"]
         state.get("users", user_id)
-        return Response.json(200, state.set_user_password(user_id, (password, "Argon2i")))
+        return Response.json(200, state.set_user_password(user_id, (password, PLAIN_TEXT)))
+
+    def verify_password(request: Request, user_id: str) -> Response:
+        """204 when the password matches, else 422 ``session.invalid_credentials`` (``verifyUserPassword``)."""
+        password = guard_body(request, (Field("password", "string", required=True, min_length=1),))["password"]
+        state.get("users", user_id)
+        if not _password_matches(state.user_passwords.get(user_id), password):
+            raise api_error("session.invalid_credentials")
+        return Response.empty(204)
 
     def has_password(request: Request, user_id: str) -> Response:
         return Response.json(200, {"hasPassword": state.get("users", user_id)["hasPassword"]})
@@ -176,6 +204,7 @@ def routes(state: TenantState) -> Routes:
     r.add("PATCH", "/users/{user_id}/profile", merge_profile)
     r.add("PATCH", "/users/{user_id}", update_user)
     r.add("PATCH", "/users/{user_id}/password", set_password)
+    r.add("POST", "/users/{user_id}/password/verify", verify_password)
     r.add("GET", "/users/{user_id}/has-password", has_password)
     r.add("PATCH", "/users/{user_id}/is-suspended", suspend_user)
     r.add("DELETE", "/users/{user_id}", delete_user)

@@ -105,6 +105,3 @@ class TenantBase:
                 raise api_error("entity.not_found")
             raise api_error("entity.not_exists_with_id", name=_TABLES.get(kind, kind), id=entity_id)
         return entity
-
-    def missing(self, kind: str, entity_id: str) -> bool:
-        return entity_id not in getattr(self, kind)

@@ -22,9 +22,10 @@ class OrganizationsMixin(TenantBase):
                             custom_data: Mapping[str, Any] | None = None,
                             is_mfa_required: bool = False) -> dict[str, Any]:
         with self.lock:
-            organization: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(12), "name": name, "description": description,
-                            "customData": dict(custom_data or {}), "isMfaRequired": is_mfa_required, "color": {},
-                            "branding": {}, "customCss": None, "createdAt": now_ms()}
+            organization: dict[str, Any] = {
+                "tenantId": self.tenant_id, "id": new_id(12), "name": name, "description": description,
+                "customData": dict(custom_data or {}), "isMfaRequired": is_mfa_required, "color": {}, "branding": {},
+                "customCss": None, "createdAt": now_ms()}
             self.organizations[organization["id"]] = organization
             self.org_users[organization["id"]] = {}
             self.org_apps[organization["id"]] = {}
@@ -96,7 +97,8 @@ class OrganizationsMixin(TenantBase):
         with self.lock:
             if any(s["name"] == name for s in self.org_scopes.values()):
                 raise ConstraintViolation("unique", "organization_scopes")
-            scope: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name, "description": description}
+            scope: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name,
+                                     "description": description}
             self.org_scopes[scope["id"]] = scope
             return scope
 
@@ -111,8 +113,8 @@ class OrganizationsMixin(TenantBase):
         with self.lock:
             if any(r["name"] == name for r in self.org_roles.values()):
                 raise ConstraintViolation("unique", "organization_roles")
-            role: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name, "description": description,
-                    "type": role_type}
+            role: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name,
+                                    "description": description, "type": role_type}
             self.org_roles[role["id"]] = role
             self.org_role_scopes[role["id"]] = []
             self.org_role_resource_scopes[role["id"]] = []

@@ -20,7 +20,8 @@ class ResourcesMixin(TenantBase):
             if self.resource_by_indicator(indicator) is not None:
                 raise api_error("resource.resource_identifier_in_use", indicator=indicator)
             resource: dict[str, Any] = {"tenantId": self.tenant_id, "id": resource_id or new_id(), "name": name,
-                        "indicator": indicator, "isDefault": False, "accessTokenTtl": access_token_ttl}
+                                        "indicator": indicator, "isDefault": False,
+                                        "accessTokenTtl": access_token_ttl}
             self.resources[resource["id"]] = resource
             return resource
 
@@ -58,8 +59,8 @@ class ResourcesMixin(TenantBase):
             self.get("resources", resource_id)
             if any(s["resourceId"] == resource_id and s["name"] == name for s in self.scopes.values()):
                 raise api_error("scope.name_exists", name=name)
-            scope: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "resourceId": resource_id, "name": name,
-                     "description": description, "createdAt": now_ms()}
+            scope: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "resourceId": resource_id,
+                                     "name": name, "description": description, "createdAt": now_ms()}
             self.scopes[scope["id"]] = scope
             return scope
 

@@ -23,8 +23,8 @@ class RolesMixin(TenantBase):
         with self.lock:
             if any(r["name"] == name for r in self.roles.values()):
                 raise api_error("role.name_in_use", name=name)
-            role: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name, "description": description,
-                    "type": role_type, "isDefault": is_default}
+            role: dict[str, Any] = {"tenantId": self.tenant_id, "id": new_id(), "name": name,
+                                    "description": description, "type": role_type, "isDefault": is_default}
             self.roles[role["id"]] = role
             self.role_scopes[role["id"]] = []
             self.role_users[role["id"]] = {}
