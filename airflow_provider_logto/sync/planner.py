@@ -45,8 +45,7 @@ def concurrent_reader(hook: Any, max_concurrency: int, max_requests_per_second: 
 
     def read(endpoint: str, params: Mapping[str, Any] | None = None) -> Iterable[Any]:
         return hook.management_paginate_concurrently(endpoint, params=params, max_concurrency=max_concurrency,
-                                                     max_requests_per_second=max_requests_per_second,
-                                                     what=f"Logto user sync: reading {endpoint}", logger=log)
+                                                     max_requests_per_second=max_requests_per_second, logger=log)
 
     return read
 
