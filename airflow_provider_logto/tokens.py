@@ -248,6 +248,8 @@ class ClientCredentialsTokens:
         elif not _B64TOKEN.fullmatch(value):
             problem = ("an access_token with characters a bearer token cannot contain (control characters such as "
                        "CR/LF, spaces or non-ASCII)")
+        elif token_type is None:
+            problem = "no token_type (Bearer expected)"
         elif not isinstance(token_type, str) or token_type.lower() != "bearer":
             problem = f"token_type {str(token_type)[:40]!r} instead of Bearer"
         if problem is None:
