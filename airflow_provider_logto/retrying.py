@@ -112,7 +112,7 @@ class RetryingSender:
                    | tenacity.retry_if_result(lambda response: is_retryable_response(response,
                                                                                     idempotent=idempotent))),
             before_sleep=lambda state: self._log_retry(describe, state),
-            retry_error_callback=lambda state: state.outcome.result(),  # the last answer, or its exception
+            retry_error_callback=_last_outcome,
             reraise=True,
         )
         try:
@@ -153,6 +153,13 @@ class RetryingSender:
         wait = state.upcoming_sleep
         log.info("%s: %s; retrying in %.2f s (attempt %d of %d)", describe, reason, wait,
                  state.attempt_number + 1, self.settings.max_attempts)
+
+
+def _last_outcome(state: tenacity.RetryCallState) -> requests.Response:
+    """When the budget is spent: the last answer (e.g. a 503 to report), or the last exception raised again."""
+    assert state.outcome is not None
+    response: requests.Response = state.outcome.result()
+    return response
 
 
 def attempt_timeout(timeout: float, deadline: float) -> float:

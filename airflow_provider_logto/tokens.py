@@ -252,7 +252,7 @@ class ClientCredentialsTokens:
             problem = "no token_type (Bearer expected)"
         elif not isinstance(token_type, str) or token_type.lower() != "bearer":
             problem = f"token_type {str(token_type)[:40]!r} instead of Bearer"
-        if problem is None:
+        if problem is None and isinstance(value, str):
             return value
         raise LogtoTokenError(
             f"Logto's token endpoint {self.settings.token_endpoint} answered 200 with {problem}; the token was not "

@@ -37,7 +37,7 @@ class KeepAliveSession(requests.Session):
         self.headers["User-Agent"] = USER_AGENT
         self._pid = os.getpid()
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         if self._pid != os.getpid():
             self._pid = os.getpid()
             # the parent's pooled sockets are left untouched (closing them here would cut the parent's connections)
@@ -110,7 +110,7 @@ def read_body(response: requests.Response, *, deadline: float, limit: int = MAX_
             raise BodyTooLargeError(f"the answer's body exceeds the {cap} bytes accepted; stopped reading")
     content = b"".join(chunks)[:cap]
     response._content = content
-    response._content_consumed = True
+    setattr(response, "_content_consumed", True)  # noqa: B010 - requests' own flag, absent from its stubs
     if complete:
         raw.release_conn()
     return response

@@ -11,7 +11,7 @@ import logging
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -250,7 +250,7 @@ class LogtoHook(BaseHook):
         settings = await asyncio.to_thread(lambda: self.settings)
         target = self._management_target()
         url, query = resolve(settings.management_api_base, endpoint, drop_prefix="/api")
-        request_params = [*query, *query_pairs(params)]
+        request_params: list[tuple[str, str | int | float | bool | None]] = [*query, *query_pairs(params)]
         path = urlsplit(url).path
         verify: Any = ssl.create_default_context(cafile=settings.verify) if isinstance(settings.verify, str) \
             else settings.verify
@@ -330,9 +330,8 @@ class LogtoHook(BaseHook):
             token = self._tokens.get(target)
             auth = HeaderAuth(f"Bearer {token.value}")
             response = self._sender.send(
-                describe,
-                lambda deadline: self._request_within(base, method, url, request_params, body, request_headers,
-                                                      auth, deadline),
+                describe, partial(self._request_within, base, method, url, request_params, body, request_headers,
+                                  auth),
                 idempotent=idempotent)
             if response.status_code != 401 or attempt == 2:
                 break  # a 401 means the request was not processed: repeating it with a new token is safe

@@ -56,7 +56,7 @@ class LogtoManagementApiSensor(BaseSensorOperator):
     def _condition(self) -> ResponseCondition:
         return ResponseCondition(self.min_count, self.field or None, self.expected_value).validate()
 
-    def execute(self, context: Context) -> Any:
+    def execute(self, context: Context) -> Any:  # noqa: RET503 - defer() raises TaskDeferred
         condition = self._condition()
         check_callable("response_check", self.response_check)
         if not self.deferrable:

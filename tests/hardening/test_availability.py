@@ -13,7 +13,7 @@ from airflow_provider_logto.exceptions import LogtoConnectionError, LogtoError, 
 from airflow_provider_logto.sensors.management import LogtoManagementApiSensor
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.hardening.conftest import HostileHook
-from tests.hardening.hostile import HostileServer, Reply, token_answer
+from tests.hardening.hostile import HostileServer, Reply
 from tests.helpers import HookFactory, set_connection, token_requests
 
 

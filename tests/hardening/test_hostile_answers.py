@@ -43,9 +43,9 @@ def test_a_numeric_text_expires_in_is_accepted(hostile_hook: HostileHook) -> Non
                                                  ({"access_token": ""}, "empty"),
                                                  ({"access_token": 12345}, "empty or non-text")])
 def test_unusable_tokens_are_refused(hostile_hook: HostileHook, fields: dict, problem: str) -> None:
-    with HostileServer(lambda request: token_answer(**fields)) as logto:
-        with pytest.raises(LogtoTokenError, match=problem) as raised:
-            hostile_hook(logto.url).get_access_token()
+    with HostileServer(lambda request: token_answer(**fields)) as logto, \
+            pytest.raises(LogtoTokenError, match=problem) as raised:
+        hostile_hook(logto.url).get_access_token()
     assert raised.value.definitive is False
 
 

@@ -46,6 +46,7 @@ def test_trigger_event_hides_the_application_secret(emulator: LogtoEmulator, man
     async def first_event() -> Any:
         async for event in trigger.run():
             return event.payload
+        raise AssertionError("the trigger ended without an event")
 
     payload = asyncio.run(first_event())
     assert payload["status"] == "success" and payload["value"]["secret"] == "***"
@@ -106,9 +107,8 @@ def test_token_errors_do_not_repeat_echoed_credentials(hostile_hook: HostileHook
                                            "code": "oidc.invalid_client", "message": f"got {echoed}"}))
 
     basic = base64.b64encode(f"{APP_ID}:{APP_SECRET}".encode()).decode()
-    with HostileServer(refuse) as logto:
-        with pytest.raises(LogtoTokenError) as raised:
-            hostile_hook(logto.url, client_auth=client_auth).get_access_token()
+    with HostileServer(refuse) as logto, pytest.raises(LogtoTokenError) as raised:
+        hostile_hook(logto.url, client_auth=client_auth).get_access_token()
     texts = [str(raised.value), repr(raised.value), raised.value.error_description or ""]
     assert "invalid_client" in texts[0]
     for text in texts:
@@ -118,9 +118,9 @@ def test_token_errors_do_not_repeat_echoed_credentials(hostile_hook: HostileHook
 @pytest.mark.parametrize("token", [f"{TOKEN}\r\nX-Injected: yes", f"{TOKEN}\nSet-Cookie: a=b", "qwertyuiop asdfghjkl",
                                    "zxcv\u00f6bnmqwertyuiop", ""])
 def test_a_hostile_token_is_a_token_error_that_does_not_quote_it(hostile_hook: HostileHook, token: str) -> None:
-    with HostileServer(lambda request: token_answer(access_token=token)) as logto:
-        with pytest.raises(LogtoTokenError, match="not used") as raised:
-            hostile_hook(logto.url).get_access_token()
+    with HostileServer(lambda request: token_answer(access_token=token)) as logto, \
+            pytest.raises(LogtoTokenError, match="not used") as raised:
+        hostile_hook(logto.url).get_access_token()
     for part in token.split():
         assert part not in str(raised.value)
     assert len(logto.received) == 1  # refused at once, and no API call was made with it
