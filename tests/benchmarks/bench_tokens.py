@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import os
 import statistics
@@ -59,6 +60,7 @@ def main() -> None:
     from airflow_provider_logto.hooks.logto import LogtoHook
     from airflow_provider_logto.masking import _airflow_masker
 
+    logging.getLogger("airflow_provider_logto").setLevel(logging.WARNING)  # one INFO line per fetch is noise here
     hook = LogtoHook("logto_bench")
     target = hook._management_target()
     line = "GET /api/users answered 200 " + json.dumps({"padding": "x" * 200})
