@@ -8,6 +8,10 @@ is the same for every token signed with one key, so one pattern — that header 
 signature segment — masks every token of that key completely. It is added once per signing key; later tokens cost
 a set lookup. When the masker does not expose its patterns (or a token is not a JWT), the token is masked
 literally through ``mask_secret``, once per distinct value.
+
+Tokens are not sent literally to a supervising process (Airflow 3's task supervisor or triggerer): the triggerer
+outlives every trigger, so that would move the unbounded growth there. Airflow 3's own log processors already
+mask anything shaped like a JWT in the supervisors' output.
 """
 
 from __future__ import annotations
