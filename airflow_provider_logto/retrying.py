@@ -31,7 +31,14 @@ import tenacity
 from urllib3.exceptions import LocationParseError, NewConnectionError
 
 from airflow_provider_logto.config import RetrySettings
-from airflow_provider_logto.exceptions import TRANSIENT_STATUSES, LogtoConnectionError, LogtoTransportError
+from airflow_provider_logto.exceptions import (
+    OUTCOME_UNKNOWN_NOTE,
+    TRANSIENT_STATUSES,
+    LogtoConnectionError,
+    LogtoError,
+    LogtoTransportError,
+    LogtoUnsafeUrlError,
+)
 from airflow_provider_logto.transport import BodyTooLargeError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -121,6 +128,15 @@ class RetryingSender:
             raise LogtoConnectionError(
                 f"{describe} cannot be sent: {type(error).__name__}: {_short(error)}. Fix the connection's host, "
                 "api_base_url or the headers passed; waiting or retrying will not help") from error
+        except ValueError as error:
+            if isinstance(error, (LogtoError, requests.exceptions.RequestException)):
+                raise
+            # requests parses a redirect's Location even when it does not follow it: a hostile one lands here
+            refused = LogtoUnsafeUrlError(f"{describe} got an answer that cannot be processed ({error}), e.g. a "
+                                          "redirect to an invalid URL; nothing was followed"
+                                          + ("" if idempotent else OUTCOME_UNKNOWN_NOTE))
+            refused.outcome_unknown = not idempotent
+            raise refused from None
         except requests.exceptions.RequestException as error:
             attempts = retrying.statistics.get("attempt_number", 1)
             if isinstance(error, BodyTooLargeError):

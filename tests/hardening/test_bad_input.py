@@ -94,3 +94,20 @@ def test_a_wrong_tenant_names_the_right_indicator(emulator: LogtoEmulator, manag
     text = str(raised.value)
     assert "https://default.logto.app/api" in text and "tenant_id" in text
     assert "Management API of this tenant is https://wrongtenant" not in text
+
+
+@pytest.mark.parametrize("endpoint", ["https://127.0.0.1:99999/api/users", "http://[::1/api/users",
+                                      "//127.0.0.1:port/api/users", "/users\x7f"])
+def test_impossible_endpoints_fail_before_http(emulator: LogtoEmulator, management_app: M2MApp,
+                                               connect: HookFactory, endpoint: str) -> None:
+    with pytest.raises(LogtoUsageError, match="endpoint"):
+        connect(management_app).management_request("GET", endpoint)
+    assert emulator.journal.entries() == []
+
+
+def test_a_redirect_to_an_impossible_url_is_refused(emulator: LogtoEmulator, shop_app: M2MApp,
+                                                    connect: HookFactory) -> None:
+    emulator.add_fault("redirect", "/products", server="resource", location="http://127.0.0.1:99999/x")
+    hook = connect(shop_app, resource="https://shopping.api", scopes="read:products")
+    with pytest.raises(LogtoUsageError):
+        hook.resource_request("GET", "/products")
