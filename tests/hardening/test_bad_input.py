@@ -63,8 +63,9 @@ def test_non_latin_1_headers_do_not_leak_into_the_message(emulator: LogtoEmulato
     ({"host": "https://tenant.logto.app "}, "spaces"),
     ({"host": " https://tenant.logto.app"}, "spaces"),
     ({"host": "https://tenant.logto.app", "port": 70000}, "port"),
-    ({"host": "https://tenant.logto.app", "extra": '["resource"]'}, "JSON object"),
-    ({"host": "https://tenant.logto.app", "extra": '"https://shopping.api"'}, "JSON object"),
+    # (Airflow masks a non-object extra's values process-wide: keep them unlike any word of a message)
+    ({"host": "https://tenant.logto.app", "extra": '["zq-list-extra-value"]'}, "JSON object"),
+    ({"host": "https://tenant.logto.app", "extra": '"zq-text-extra-value"'}, "JSON object"),
     ({"host": "https://tenant.logto.app", "extra": json.dumps({"scopes": "read:products,write:products"})},
      "space-separated: write 'read:products write:products'"),
     ({"host": "https://tenant.logto.app", "extra": json.dumps({"api_base_url": "https://api.example:123456"})},
