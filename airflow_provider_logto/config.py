@@ -33,6 +33,8 @@ MANAGEMENT_API_ROLE = "Logto Management API access"  # the built-in M2M role hol
 _LEGACY_EXTRA_PREFIX = "extra__logto__"  # how Airflow < 2.3 forms stored custom fields
 _CLOUD_HOST = re.compile(r"^([a-z0-9]+)\.logto\.app$")
 _TRUE = {"true", "1", "yes", "on"}
+# upper bounds of the numeric extras (a socket cannot wait longer than about 292 years; nothing should wait a day)
+_MAXIMUMS = {"timeout": 3600.0, "retry_deadline": 86400.0, "max_attempts": 100.0, "retry_backoff_ms": 600_000.0}
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -274,6 +276,8 @@ def _positive(conn_id: str, field: str, value: Any, *, integer: bool = False) ->
     if isinstance(value, bool) or not math.isfinite(number) or number <= 0 or (integer and not number.is_integer()):
         kind = "a positive whole number" if integer else "a positive number"
         raise _error(conn_id, f"{field} must be {kind}, not {value!r}")
+    if number > _MAXIMUMS[field]:
+        raise _error(conn_id, f"{field} {value!r} is beyond any sensible budget; use at most {_MAXIMUMS[field]:g}")
     return number
 
 

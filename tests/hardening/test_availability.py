@@ -142,7 +142,8 @@ def test_a_dripping_body_is_abandoned_at_the_deadline(emulator: LogtoEmulator, s
 
 @pytest.mark.parametrize(("field", "value"), [("timeout", "inf"), ("timeout", "nan"), ("timeout", 0),
                                               ("timeout", -1), ("retry_deadline", "Infinity"),
-                                              ("max_attempts", 1e400), ("retry_backoff_ms", "-inf")])
+                                              ("max_attempts", 1e400), ("retry_backoff_ms", "-inf"),
+                                              ("timeout", 1e12), ("retry_deadline", 10**9), ("max_attempts", 10**6)])
 def test_numbers_must_be_finite_and_positive(monkeypatch: pytest.MonkeyPatch, field: str, value: object) -> None:
     from airflow_provider_logto.hooks.logto import LogtoHook
 
