@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench emulator constraints
+.PHONY: demo test lint bench emulator constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy airflow_provider_logto
+
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_emulator.py
 	$(BIN)/python tests/benchmarks/bench_export.py
+	$(BIN)/python tests/benchmarks/bench_tokens.py
 
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing

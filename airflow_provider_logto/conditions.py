@@ -6,8 +6,10 @@
 - neither: the endpoint answers, and a list answer is not empty — e.g. a user exists, a search finds someone.
 
 :func:`keeps_waiting` decides, for sensor and trigger alike, which failures mean "not yet": Logto's own 404
-for an entity that does not exist (yet), 429/5xx and network errors. Any other failure — a 404 without Logto's
-entity code (a mistyped endpoint), 400, 403 — ends the wait at once instead of running into the timeout.
+for an entity that does not exist (yet), 429/5xx, network errors, and a token endpoint that answered 5xx or
+garbage (see :attr:`LogtoTokenError.definitive`). Any other failure — a 404 without Logto's entity code (a
+mistyped endpoint), 400, 403, a definitive token refusal, a connection that can never work — ends the wait at
+once instead of running into the timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from airflow_provider_logto.exceptions import (
     TRANSIENT_STATUSES,
     LogtoApiError,
     LogtoError,
+    LogtoTokenError,
     LogtoTransportError,
     LogtoUsageError,
 )
@@ -31,6 +34,8 @@ def keeps_waiting(error: LogtoError) -> bool:
     """True when a failed poll should simply be repeated later."""
     if isinstance(error, LogtoTransportError):
         return True
+    if isinstance(error, LogtoTokenError):
+        return not error.definitive
     if isinstance(error, LogtoApiError):
         return error.status in TRANSIENT_STATUSES or (error.status == 404 and error.code in NOT_YET_CODES)
     return False

@@ -7,7 +7,9 @@ field and the fix, before any HTTP request is made.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ MANAGEMENT_API_ROLE = "Logto Management API access"  # the built-in M2M role hol
 _LEGACY_EXTRA_PREFIX = "extra__logto__"  # how Airflow < 2.3 forms stored custom fields
 _CLOUD_HOST = re.compile(r"^([a-z0-9]+)\.logto\.app$")
 _TRUE = {"true", "1", "yes", "on"}
+# upper bounds of the numeric extras (a socket cannot wait longer than about 292 years; nothing should wait a day)
+_MAXIMUMS = {"timeout": 3600.0, "retry_deadline": 86400.0, "max_attempts": 100.0, "retry_backoff_ms": 600_000.0}
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -78,6 +82,7 @@ class LogtoSettings:
     retry: RetrySettings = RetrySettings()
     allow_insecure_http: bool = False
     cache_sharing: str = DEFAULT_TOKEN_CACHE
+    unknown_extras: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the dataclass default would print the secret
         return f"LogtoSettings(conn_id={self.conn_id!r}, endpoint={self.endpoint!r}, app_id={self.app_id!r})"
@@ -99,7 +104,7 @@ class LogtoSettings:
     def from_connection(cls, conn: ConnectionLike) -> LogtoSettings:
         conn_id = conn.conn_id
         # forms store untouched fields as null or "": those mean "the default"
-        extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in (conn.extra_dejson or {}).items()
+        extra = {key.removeprefix(_LEGACY_EXTRA_PREFIX): value for key, value in _extra_object(conn).items()
                  if value is not None and value != ""}
         unknown = sorted(set(extra) - set(CONN_FIELDS) - {TOKEN_CACHE_ALIAS})
         if unknown:  # a warning, not an error: a typo is worth seeing, an extra for another tool is not fatal
@@ -145,11 +150,13 @@ class LogtoSettings:
             ),
             allow_insecure_http=allow_insecure,
             cache_sharing=cache_sharing,
+            unknown_extras=tuple(unknown),
         )
 
 
 def parse_scopes(value: Any, *, where: str) -> tuple[str, ...]:
-    """Scopes from a space-separated string or a list of strings, duplicates removed, order kept."""
+    """Scopes from a space-separated string or a list of strings, duplicates removed, order kept. Commas are
+    refused (OAuth scopes are space-separated; Logto would read ``a,b`` as one unknown scope and drop it)."""
     if value is None or value == "":
         return ()
     if isinstance(value, str):
@@ -159,6 +166,9 @@ def parse_scopes(value: Any, *, where: str) -> tuple[str, ...]:
     else:
         raise LogtoConnectionError(f"{where} must be a space-separated string or a list of strings, "
                                    f"not {type(value).__name__}")
+    if any("," in item for item in items):
+        fixed = " ".join(part for item in items for part in item.split(",") if part)
+        raise LogtoConnectionError(f"{where} {value!r} uses commas; scopes are space-separated: write {fixed!r}")
     return tuple(dict.fromkeys(items))
 
 
@@ -175,8 +185,41 @@ def _error(conn_id: str, problem: str) -> LogtoConnectionError:
     return LogtoConnectionError(f"Logto connection {conn_id!r}: {problem}.")
 
 
+def _extra_object(conn: ConnectionLike) -> dict[str, Any]:
+    """The extras as a dict; a JSON list, text or number in the extra field is an error naming the field."""
+    raw = getattr(conn, "extra", None)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise _error(conn.conn_id, "extra is not valid JSON: write a JSON object such as "
+                                       '{"resource": "https://shopping.api"}') from None
+    else:
+        parsed = conn.extra_dejson
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise _error(conn.conn_id, f"extra must be a JSON object of field names to values, not a JSON "
+                                   f"{type(parsed).__name__}: e.g. {{\"resource\": \"https://shopping.api\"}}")
+    return parsed
+
+
 def _base_url(conn_id: str, field: str, value: str, allow_insecure: bool) -> str:
-    parts = urlsplit(value)
+    if value != value.strip() or any(char.isspace() or ord(char) < 0x20 for char in value):
+        raise _error(conn_id, f"{field} {value!r} contains spaces or control characters: remove them")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as error:  # "Port out of range 0-65535", "Invalid IPv6 URL", non-numeric port
+        raise _error(conn_id, f"{field} {value!r} is not a valid URL ({error}): check the host and the port "
+                              "(1-65535; IPv6 hosts in brackets, e.g. https://[::1]:3001)") from None
+    if port == 0:
+        raise _error(conn_id, f"{field} {value!r} has port 0: use a port from 1 to 65535, or none for the default")
+    if parts.hostname and ":" in parts.hostname:
+        try:
+            ipaddress.IPv6Address(parts.hostname.split("%")[0])
+        except ValueError:
+            raise _error(conn_id, f"{field} {value!r} has a broken IPv6 address {parts.hostname!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _error(conn_id, f"{field} {value!r} needs a scheme and a host, e.g. https://{value.split('://')[-1]}")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -191,12 +234,16 @@ def _base_url(conn_id: str, field: str, value: str, allow_insecure: bool) -> str
 def _endpoint(conn_id: str, host: str | None, port: int | None, allow_insecure: bool) -> str:
     if not host:
         raise _error(conn_id, "host (Logto endpoint) is empty: set it to e.g. https://your-tenant.logto.app")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+        raise _error(conn_id, f"port {port!r} is out of range: use 1-65535, or leave it empty")
     if "://" not in host:
-        raise _error(conn_id, f"host {host!r} has no scheme: write the full endpoint, e.g. https://{host}")
+        where = f"{host.strip()}:{port}" if port else host.strip()
+        raise _error(conn_id, f"host {host!r} has no scheme: write the full endpoint, e.g. https://{where}")
     endpoint = _base_url(conn_id, "host", host, allow_insecure)
-    if port and urlsplit(endpoint).port is None:
-        parts = urlsplit(endpoint)
-        endpoint = f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+    parts = urlsplit(endpoint)
+    if port and parts.port is None:
+        netloc = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+        endpoint = f"{parts.scheme}://{netloc}:{port}{parts.path}"
     return endpoint
 
 
@@ -247,9 +294,11 @@ def _positive(conn_id: str, field: str, value: Any, *, integer: bool = False) ->
         number = float(value)
     except (TypeError, ValueError):
         raise _error(conn_id, f"{field} must be a number, not {value!r}") from None
-    if isinstance(value, bool) or number <= 0 or number != number or (integer and not number.is_integer()):
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0 or (integer and not number.is_integer()):
         kind = "a positive whole number" if integer else "a positive number"
         raise _error(conn_id, f"{field} must be {kind}, not {value!r}")
+    if number > _MAXIMUMS[field]:
+        raise _error(conn_id, f"{field} {value!r} is beyond any sensible budget; use at most {_MAXIMUMS[field]:g}")
     return number
 
 

@@ -11,6 +11,11 @@ Retried, within the connection's budget (``max_attempts`` and ``retry_deadline``
 A 429 with Logto's ``auth.exceed_token_limit`` is not retried: the monthly token quota does not come back in
 seconds. The wait honours ``Retry-After`` (seconds or an HTTP date) and otherwise backs off exponentially
 (``retry_backoff_ms``, doubling, with jitter); no retry starts that would end after the deadline.
+
+``retry_deadline`` also bounds the whole call: every attempt's read timeout is cut to the time left, and a body
+still arriving when it runs out (a server dripping bytes) is abandoned. A URL, scheme or header that can never
+work is a :class:`LogtoConnectionError` at once, never retried. A write that failed after it may have reached the
+server raises an error with ``outcome_unknown=True``.
 """
 
 from __future__ import annotations
@@ -23,14 +28,26 @@ from collections.abc import Callable
 
 import requests
 import tenacity
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import LocationParseError, NewConnectionError
 
 from airflow_provider_logto.config import RetrySettings
-from airflow_provider_logto.exceptions import TRANSIENT_STATUSES, LogtoTransportError
+from airflow_provider_logto.exceptions import (
+    OUTCOME_UNKNOWN_NOTE,
+    TRANSIENT_STATUSES,
+    LogtoConnectionError,
+    LogtoError,
+    LogtoTransportError,
+    LogtoUnsafeUrlError,
+)
+from airflow_provider_logto.transport import BodyTooLargeError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_QUOTA_CODE = "auth.exceed_token_limit"
 MAX_BACKOFF = 30.0
+# requests' errors for a request that can never be sent as configured: retrying or waiting cannot help
+PERMANENT_ERRORS = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
+                    requests.exceptions.URLRequired, LocationParseError)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +66,7 @@ def _never_sent(error: BaseException) -> bool:
 
 
 def is_transient(error: BaseException, *, idempotent: bool) -> bool:
-    if isinstance(error, requests.exceptions.SSLError):
+    if isinstance(error, (requests.exceptions.SSLError, BodyTooLargeError, *PERMANENT_ERRORS)):
         return False  # a certificate problem does not heal by itself
     if not idempotent:
         return _never_sent(error)
@@ -84,10 +101,17 @@ class RetryingSender:
     def __init__(self, settings: RetrySettings) -> None:
         self.settings = settings
 
-    def send(self, describe: str, send: Callable[[], requests.Response], *, idempotent: bool) -> requests.Response:
-        """The final response (which may still be an error status), or :class:`LogtoTransportError`."""
+    def send(self, describe: str, send: Callable[[float], requests.Response], *,
+             idempotent: bool) -> requests.Response:
+        """The final response (which may still be an error status), or :class:`LogtoTransportError`.
+
+        ``describe`` names the call in messages (``"Logto GET /api/users"``, ``"API https://shopping.api POST
+        /products"``); ``send(deadline)`` makes one attempt and must finish reading by ``deadline``
+        (``time.monotonic()``), the end of the call's ``retry_deadline``.
+        """
         settings = self.settings
         started = time.monotonic()
+        deadline = started + settings.deadline
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(settings.max_attempts) | tenacity.stop_before_delay(settings.deadline),
             wait=self._wait,
@@ -95,17 +119,35 @@ class RetryingSender:
                    | tenacity.retry_if_result(lambda response: is_retryable_response(response,
                                                                                     idempotent=idempotent))),
             before_sleep=lambda state: self._log_retry(describe, state),
-            retry_error_callback=lambda state: state.outcome.result(),  # the last answer, or its exception
+            retry_error_callback=_last_outcome,
             reraise=True,
         )
         try:
-            return retrying(send)
+            return retrying(send, deadline)
+        except PERMANENT_ERRORS as error:
+            raise LogtoConnectionError(
+                f"{describe} cannot be sent: {type(error).__name__}: {_short(error)}. Fix the connection's host, "
+                "api_base_url or the headers passed; waiting or retrying will not help") from error
+        except ValueError as error:
+            if isinstance(error, (LogtoError, requests.exceptions.RequestException)):
+                raise
+            # requests parses a redirect's Location even when it does not follow it: a hostile one lands here
+            refused = LogtoUnsafeUrlError(f"{describe} got an answer that cannot be processed ({error}), e.g. a "
+                                          "redirect to an invalid URL; nothing was followed"
+                                          + ("" if idempotent else OUTCOME_UNKNOWN_NOTE))
+            refused.outcome_unknown = not idempotent
+            raise refused from None
         except requests.exceptions.RequestException as error:
             attempts = retrying.statistics.get("attempt_number", 1)
+            if isinstance(error, BodyTooLargeError):
+                fix = "ask for less (filter or paginate)"
+            else:
+                fix = ("check that the endpoint is reachable from the worker; the retry budget is the connection's "
+                       "max_attempts and retry_deadline")
             raise LogtoTransportError(
-                f"Logto {describe} failed after {attempts} attempt(s) in {time.monotonic() - started:.1f} s: "
-                f"{type(error).__name__}: {_short(error)}. Check that the endpoint is reachable from the worker; "
-                "the retry budget is the connection's max_attempts and retry_deadline") from error
+                f"{describe} failed after {attempts} attempt(s) in {time.monotonic() - started:.1f} s: "
+                f"{type(error).__name__}: {_short(error)}. Fix: {fix}",
+                outcome_unknown=not idempotent and not _never_sent(error)) from error
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
@@ -125,8 +167,20 @@ class RetryingSender:
         else:
             reason = f"answered HTTP {outcome.result().status_code}"
         wait = state.upcoming_sleep
-        log.info("Logto %s: %s; retrying in %.2f s (attempt %d of %d)", describe, reason, wait,
-                      state.attempt_number + 1, self.settings.max_attempts)
+        log.info("%s: %s; retrying in %.2f s (attempt %d of %d)", describe, reason, wait,
+                 state.attempt_number + 1, self.settings.max_attempts)
+
+
+def _last_outcome(state: tenacity.RetryCallState) -> requests.Response:
+    """When the budget is spent: the last answer (e.g. a 503 to report), or the last exception raised again."""
+    assert state.outcome is not None
+    response: requests.Response = state.outcome.result()
+    return response
+
+
+def attempt_timeout(timeout: float, deadline: float) -> float:
+    """The read timeout of one attempt: the connection's ``timeout``, cut to what is left of the call's deadline."""
+    return max(0.001, min(timeout, deadline - time.monotonic()))
 
 
 def _short(error: BaseException | None) -> str:

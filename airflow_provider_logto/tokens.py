@@ -2,9 +2,15 @@
 
 Tokens are cached per (endpoint, app id, secret hash, resource, sorted scopes, organization) for the whole
 process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
-leeway (a tenth of the lifetime, at most 60 s). When many threads need the same token at once, one fetches it
-and the others wait for that result — a refusal (wrong secret, dropped scope, …) included, which is remembered
-for 30 s. Logto Cloud meters token issuance, so this matters for cost too.
+leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many threads need the same
+token at once, one fetches it and the others wait for that result — a definitive refusal (a 4xx with an OAuth
+error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for 30 s. A 5xx,
+a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
+meters token issuance, so this matters for cost too.
+
+A token answer is checked before use: ``token_type`` must be Bearer and ``access_token`` a non-empty token of
+RFC 6750 characters (a CR/LF could smuggle headers); a missing, negative or non-numeric ``expires_in`` is
+warned about and replaced by a safe short lifetime (:data:`FALLBACK_LIFETIME`), never by a token per call.
 
 After each fetch the granted scopes are compared with the requested ones. Logto silently drops scopes the app's
 M2M roles do not hold; a token without a scope the task asked for cannot do what the task wants and would only
@@ -17,7 +23,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,11 +37,15 @@ import requests
 
 from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
-from airflow_provider_logto.retrying import RetryingSender
+from airflow_provider_logto.masking import mask_token
+from airflow_provider_logto.retrying import RetryingSender, attempt_timeout
 from airflow_provider_logto.token_cache import SharedTokenCache, StoredToken
-from airflow_provider_logto.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none
+from airflow_provider_logto.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none, read_body
 
 MAX_LEEWAY = 60.0
+FALLBACK_LIFETIME = 60  # seconds a token is used when Logto's expires_in is missing or unusable
+MAX_LIFETIME = 366 * 24 * 3600  # a longer expires_in is clamped (and an absurd one cannot overflow)
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +92,9 @@ class _Refusal:
 
 
 class TokenCache:
-    """Process-wide token store with one lock per key for single-flight fetching; a refusal is shared the same
-    way as a token. Connection errors are not remembered (they may pass)."""
+    """Process-wide token store with one lock per key for single-flight fetching; a definitive refusal is shared
+    the same way as a token. Transient failures (5xx, garbled answers, connection errors) are not remembered.
+    Each insertion evicts entries that are no longer fresh, so the store holds one entry per key in use."""
 
     def __init__(self) -> None:
         self._entries: dict[_CacheKey, AccessToken | _Refusal] = {}
@@ -115,12 +128,23 @@ class TokenCache:
             try:
                 token = fetch()
             except LogtoTokenError as error:
-                with self._lock:
-                    self._entries[key] = _Refusal(error, time.monotonic() + REFUSAL_MEMORY)
+                if error.definitive:
+                    self._store(key, _Refusal(error, time.monotonic() + REFUSAL_MEMORY))
                 raise
-            with self._lock:
-                self._entries[key] = token
+            self._store(key, token)
             return token
+
+    def _store(self, key: _CacheKey, entry: AccessToken | _Refusal) -> None:
+        with self._lock:
+            for stale in [other for other, held in self._entries.items() if not held.fresh()]:
+                del self._entries[stale]
+            for idle in [other for other, lock in self._key_locks.items()
+                         if other not in self._entries and other != key and not lock.locked()]:
+                del self._key_locks[idle]
+            self._entries[key] = entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def discard(self, key: _CacheKey, value: str) -> None:
         """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays)."""
@@ -150,6 +174,7 @@ class ClientCredentialsTokens:
         self._secret_hash = hashlib.sha256(settings.app_secret.encode()).hexdigest()
         self.shared = SharedTokenCache(settings.cache_sharing, settings.app_secret,
                                        settings.retry.deadline + settings.timeout, _log_reuse)
+        self._basic: str | None = None
 
     def _key(self, target: TokenTarget) -> _CacheKey:
         return (self.settings.endpoint, self.settings.app_id, self._secret_hash, target.resource,
@@ -158,6 +183,20 @@ class ClientCredentialsTokens:
     def get(self, target: TokenTarget) -> AccessToken:
         key = self._key(target)
         return self.cache.get_or_fetch(key, lambda: self._fetch_shared(key, target))
+
+    def fetch(self, target: TokenTarget) -> AccessToken:
+        """A new token straight from Logto, neither read from nor stored in any cache (for ``test_connection``)."""
+        return self._fetch(target)
+
+    def _basic_credential(self) -> str:
+        """``Basic base64(app_id:secret)``, RFC 6749 §2.3.1 (both parts form-encoded); masked once."""
+        if self._basic is None:
+            settings = self.settings
+            pair = f"{quote(settings.app_id, safe='')}:{quote(settings.app_secret, safe='')}"
+            encoded = base64.b64encode(pair.encode()).decode()
+            self.mask(encoded)  # as good as the secret itself
+            self._basic = f"Basic {encoded}"
+        return self._basic
 
     def discard(self, target: TokenTarget, value: str) -> None:
         key = self._key(target)
@@ -175,7 +214,7 @@ class ClientCredentialsTokens:
                                token.scopes)
 
         stored = self.shared.get(key, fetch)
-        self.mask(stored.value)
+        mask_token(stored.value, self.mask)
         return AccessToken(stored.value, time.monotonic() + stored.expires_at - time.time(), stored.expires_in,
                            stored.scopes)
 
@@ -191,25 +230,24 @@ class ClientCredentialsTokens:
         basic: str | None = None
         if settings.client_auth == "client_secret_post":
             form.update(client_id=settings.app_id, client_secret=settings.app_secret)
-        else:  # RFC 6749 §2.3.1: form-encode both parts before base64
-            pair = f"{quote(settings.app_id, safe='')}:{quote(settings.app_secret, safe='')}"
-            encoded = base64.b64encode(pair.encode()).decode()
-            self.mask(encoded)  # as good as the secret itself
-            basic = f"Basic {encoded}"
+        else:
+            basic = self._basic_credential()
         started = time.monotonic()
         response = self.sender.send(
-            f"token request for {target.resource or 'organization ' + str(target.organization_id)}",
-            lambda: self.session.post(settings.token_endpoint, data=form, headers={"Accept": "application/json"},
-                                      auth=HeaderAuth(basic), timeout=settings.timeout, verify=settings.verify,
-                                      allow_redirects=False),
+            f"Logto token request for {target.resource or 'organization ' + str(target.organization_id)}",
+            lambda deadline: read_body(
+                self.session.post(settings.token_endpoint, data=form, headers={"Accept": "application/json"},
+                                  auth=HeaderAuth(basic), timeout=attempt_timeout(settings.timeout, deadline),
+                                  verify=settings.verify, allow_redirects=False, stream=True),
+                deadline=deadline),
             idempotent=True)
         body = json_or_none(response)
         body = body if isinstance(body, dict) else {}
-        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+        if response.status_code != 200 or "access_token" not in body:
             raise self._refusal(response, body, target)
-        value = body["access_token"]
-        self.mask(value)
-        expires_in = _expires_in(body.get("expires_in"))
+        value = self._checked_token(body, response)
+        mask_token(value, self.mask)
+        expires_in = self._lifetime(body.get("expires_in"), target)
         granted = tuple(str(body.get("scope") or "").split())
         missing = [scope for scope in target.scopes if scope not in granted]
         if missing:
@@ -219,6 +257,46 @@ class ClientCredentialsTokens:
                  target.resource or f"organization {target.organization_id}", " ".join(granted) or "none",
                  expires_in)
         return AccessToken(value, started + expires_in - leeway, expires_in, granted)
+
+    def _checked_token(self, body: dict[str, Any], response: requests.Response) -> str:
+        """The access token, if it is one: a non-empty RFC 6750 token of type Bearer (never quoted in errors)."""
+        request_id = response.headers.get(REQUEST_ID_HEADER)
+        value = body.get("access_token")
+        token_type = body.get("token_type")
+        problem = None
+        if not isinstance(value, str) or not value:
+            problem = "an empty or non-text access_token"
+        elif not _B64TOKEN.fullmatch(value):
+            problem = ("an access_token with characters a bearer token cannot contain (control characters such as "
+                       "CR/LF, spaces or non-ASCII)")
+        elif token_type is None:
+            problem = "no token_type (Bearer expected)"
+        elif not isinstance(token_type, str) or token_type.lower() != "bearer":
+            problem = f"token_type {str(token_type)[:40]!r} instead of Bearer"
+        if problem is None and isinstance(value, str):
+            return value
+        raise LogtoTokenError(
+            f"Logto's token endpoint {self.settings.token_endpoint} answered 200 with {problem}; the token was not "
+            "used. Check that the connection's host is the Logto endpoint itself, not a proxy or another OAuth "
+            f"server{f' [Logto-Core-Request-Id: {request_id}]' if request_id else ''}.",
+            status=response.status_code, request_id=request_id)
+
+    def _lifetime(self, value: Any, target: TokenTarget) -> int:
+        """``expires_in`` as whole seconds; a missing, non-numeric, negative or zero value is warned about and
+        replaced by :data:`FALLBACK_LIFETIME`."""
+        seconds: float | None = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str):
+            try:
+                seconds = float(value.strip())
+            except ValueError:
+                seconds = None
+        if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+            log.warning("Logto's token answer for %s has no usable expires_in (%r); using the token for %d s",
+                        target.resource or f"organization {target.organization_id}", value, FALLBACK_LIFETIME)
+            return FALLBACK_LIFETIME
+        return int(min(seconds, MAX_LIFETIME))
 
     def _scope_error(self, target: TokenTarget, missing: list[str], response: requests.Response) -> LogtoScopeError:
         app_id = self.settings.app_id
@@ -249,6 +327,9 @@ class ClientCredentialsTokens:
         elif error == "invalid_client":
             text = (f"Logto rejected the app credentials (invalid_client: {description}). Check the connection's "
                     f"password (App secret) for app {settings.app_id}; rotate it in Logto Console if in doubt")
+        elif error == "invalid_target" and resource == settings.management_api_resource:
+            text = (f"Logto does not know the Management API indicator {resource} (invalid_target: {description}), "
+                    f"which comes from tenant_id {settings.tenant_id!r}. {_right_management_indicator(settings)}")
         elif error == "invalid_target":
             text = (f"Logto refused the API resource {resource!r} (invalid_target: {description}). The resource "
                     "must equal an API resource's identifier exactly — a trailing slash counts. The Management "
@@ -273,19 +354,23 @@ class ClientCredentialsTokens:
             detail = f"{error}: {description}" if error else (code or excerpt(response))
             text = f"Logto's token endpoint answered HTTP {status} ({detail})"
         suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
+        definitive = (400 <= status < 500 and status != 429 and isinstance(error, str) and bool(error)) \
+            or code == "auth.exceed_token_limit"
         return LogtoTokenError(f"{text}.{suffix}", status=status, error=error or code,
-                               error_description=description, code=code, request_id=request_id)
+                               error_description=description, code=code, request_id=request_id,
+                               definitive=definitive)
 
 
 def _log_reuse(token: StoredToken, tier: str) -> None:
     log.info("Reusing a Logto access token from the %s token cache (scopes: %s), valid for another %d s",
              tier, " ".join(token.scopes) or "none", token.expires_at - time.time())
 
-
-def _expires_in(value: Any) -> int:
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return max(seconds, 0)
-
+def _right_management_indicator(settings: LogtoSettings) -> str:
+    """Which Management API indicator to use instead of the refused one, and how to get it."""
+    if settings.tenant_id != "default":
+        return ("Self-hosted Logto's Management API is https://default.logto.app/api: remove the tenant_id extra "
+                "(or set it to default). On Logto Cloud the indicator is https://<tenant>.logto.app/api with the "
+                "tenant ID shown in Logto Console, and host should then be https://<tenant>.logto.app")
+    return ("This is not self-hosted Logto (whose Management API is https://default.logto.app/api): on Logto Cloud "
+            "with a custom domain set the tenant_id extra to your tenant ID, so the indicator becomes "
+            "https://<tenant>.logto.app/api, and set host to https://<tenant>.logto.app")

@@ -25,9 +25,14 @@ def resolve(base: str, endpoint: str, *, drop_prefix: str = "") -> tuple[str, li
     """
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise LogtoUnsafeUrlError(f"endpoint must be a non-empty path such as '/users', not {endpoint!r}")
-    if "\\" in endpoint or any(ord(char) < 0x20 for char in endpoint):
+    if "\\" in endpoint or any(ord(char) < 0x20 or ord(char) == 0x7F for char in endpoint):
         raise LogtoUnsafeUrlError(f"endpoint {endpoint!r} contains a backslash or a control character")
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError as error:  # also "Invalid IPv6 URL"
+        raise LogtoUnsafeUrlError(f"endpoint {endpoint!r} is not a valid URL ({error}); pass a path such as "
+                                  "'/users'") from None
     base_parts = urlsplit(base)
     base_path = base_parts.path.rstrip("/")
     if parts.fragment:

@@ -4,11 +4,14 @@ own APIs protected by Logto."""
 from __future__ import annotations
 
 import asyncio
+import difflib
+import hashlib
+import json as jsonlib
 import logging
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -18,6 +21,7 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
 from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
 from airflow_provider_logto.connection_form import (
+    CONN_FIELDS,
     CONN_TYPE,
     DEFAULT_CONN_ID,
     HOOK_NAME,
@@ -32,15 +36,20 @@ from airflow_provider_logto.exceptions import (
     LogtoUnsafeUrlError,
     LogtoUsageError,
 )
-from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender
+from airflow_provider_logto.request_input import checked_headers, encode_json, query_pairs
+from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender, attempt_timeout
 from airflow_provider_logto.tokens import ClientCredentialsTokens, TokenTarget
 from airflow_provider_logto.transport import (
+    MAX_BODY_BYTES,
+    MAX_ERROR_BODY_BYTES,
     REQUEST_ID_HEADER,
     USER_AGENT,
     HeaderAuth,
+    KeepAliveSession,
     excerpt,
     json_or_none,
     keep_alive_session,
+    read_body,
 )
 from airflow_provider_logto.urls import resolve
 
@@ -49,7 +58,9 @@ if TYPE_CHECKING:
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
+MAX_PAGES = 10_000  # management_paginate stops with an error after this many full pages (1,000,000 items)
 MAX_REDIRECTS = 5
+METHOD_CHANGING_REDIRECTS = frozenset({301, 302, 303})
 log = logging.getLogger(__name__)
 
 
@@ -78,7 +89,14 @@ class LogtoHook(BaseHook):
     connection errors, timeouts, truncated bodies, 429 and 500/502/503/504; writes — POST, PUT, PATCH,
     DELETE — only when the connection could not be opened or on 429, since anything else may already have
     taken effect. ``Retry-After`` is honoured, otherwise exponential backoff with jitter; the budget is the
-    connection's ``max_attempts`` and ``retry_deadline``.
+    connection's ``max_attempts`` and ``retry_deadline``, which also bounds each call's total time (bodies that
+    arrive too slowly are abandoned). Bodies are read as a stream and capped (16 MiB for answers, 64 KiB of an
+    error page).
+
+    Writes are honest: a write that failed after it was sent (timeout, dropped connection, 5xx) raises an error
+    with ``outcome_unknown=True`` — it may have taken effect. A 301/302/303 answering a write is never followed
+    as a GET (which would silently drop the write): it fails with ``outcome_unknown=True`` and names the target.
+    A call's input (``json``, ``params``, ``headers``) is checked before any HTTP request.
 
     :param logto_conn_id: the ``logto`` connection to use.
     """
@@ -117,7 +135,7 @@ class LogtoHook(BaseHook):
         return self._session
 
     @cached_property
-    def _session(self) -> requests.Session:
+    def _session(self) -> KeepAliveSession:
         return keep_alive_session()
 
     @cached_property
@@ -185,7 +203,7 @@ class LogtoHook(BaseHook):
         """
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise LogtoUsageError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
-        given = set(params or ()) | {key for key, _ in parse_qsl(urlsplit(endpoint).query)}
+        given = {key for key, _ in query_pairs(params)} | {key for key, _ in parse_qsl(urlsplit(endpoint).query)}
         if {"page", "page_size"} & given:
             raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params "
                                   "and from the endpoint")
@@ -212,15 +230,32 @@ class LogtoHook(BaseHook):
                                  last_page=last_page, logger=logger)
 
     def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
-        page = 1
-        while True:
+        """Pages until a short one. ``Total-Number`` only ends the walk early when the items received match it
+        exactly; a header that lies low never loses items and one that lies high ends on the short page. A server
+        that keeps answering full pages (or the same page again) is stopped with an error."""
+        received = 0
+        previous: str | None = None
+        for page in range(1, MAX_PAGES + 1):
             result = self.management_get(endpoint, params={**params, "page": page, "page_size": page_size})
             if not isinstance(result.body, list):
-                raise LogtoUsageError(f"Logto GET {endpoint} did not answer a list, so it cannot be paginated")
+                raise LogtoApiError(f"Logto GET {endpoint} did not answer a list, so it cannot be paginated",
+                                    status=200, method="GET", path=endpoint)
+            fingerprint = hashlib.sha256(repr(result.body).encode()).hexdigest() if result.body else None
+            if fingerprint is not None and fingerprint == previous:
+                raise LogtoApiError(f"Logto GET {endpoint} answered page {page} with the same items as page "
+                                    f"{page - 1}: the endpoint ignores paging; call it without paginate",
+                                    status=200, method="GET", path=endpoint)
+            previous = fingerprint
             yield from result.body
-            if result.total is None or len(result.body) < page_size or page * page_size >= result.total:
+            received += len(result.body)
+            if len(result.body) < page_size or result.total == received:
                 return
-            page += 1
+            if result.total is not None and received > result.total:
+                log.warning("Logto GET %s: Total-Number says %d but %d items came; reading on until a short page",
+                            endpoint, result.total, received)
+        raise LogtoApiError(f"Logto GET {endpoint} kept answering full pages for {MAX_PAGES} pages "
+                            f"({received} items); stopped. Narrow the query (search, filters)", status=200,
+                            method="GET", path=endpoint)
 
     def management_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
         """GET a Management API endpoint; the body plus ``Total-Number`` when Logto paginated the answer."""
@@ -230,31 +265,49 @@ class LogtoHook(BaseHook):
         """:meth:`management_get` for triggers: the request goes out through an async HTTP client.
 
         The token comes from the same cache (fetched in a worker thread when needed) and a 401 refreshes it once.
-        Transient failures are not retried here: a polling trigger simply asks again at its next poke.
+        Transient failures are not retried here: a polling trigger simply asks again at its next poke. The whole
+        call is bounded by the connection's ``retry_deadline``, the body by the same cap as synchronous calls, and
+        a redirect is an error (a poll never follows one).
         """
         import httpx  # installed with Airflow itself (its Task SDK client); no extra dependency
 
         settings = await asyncio.to_thread(lambda: self.settings)
         target = self._management_target()
         url, query = resolve(settings.management_api_base, endpoint, drop_prefix="/api")
+        request_params: list[tuple[str, str | int | float | bool | None]] = [*query, *query_pairs(params)]
+        path = urlsplit(url).path
         verify: Any = ssl.create_default_context(cafile=settings.verify) if isinstance(settings.verify, str) \
             else settings.verify
-        try:
+
+        async def poll() -> ManagementResult:
             async with httpx.AsyncClient(verify=verify, timeout=settings.timeout, follow_redirects=False,
                                          headers={"User-Agent": USER_AGENT}) as client:
                 for attempt in (1, 2):
                     token = await asyncio.to_thread(self._tokens.get, target)
-                    response = await client.get(url, params=[*query, *_pairs(params)],
-                                                headers={"Authorization": f"Bearer {token.value}"})
+                    async with client.stream("GET", url, params=request_params,
+                                             headers={"Authorization": f"Bearer {token.value}"}) as response:
+                        await _read_async_body(response)
                     if response.status_code != 401 or attempt == 2:
                         break
                     self._tokens.discard(target, token.value)
+            if response.is_redirect:
+                raise LogtoApiError(f"Logto GET {path} answered {response.status_code} redirecting to "
+                                    f"{response.headers.get('Location')}; a poll does not follow redirects: use the "
+                                    "endpoint it points to", status=response.status_code, method="GET", path=path)
+            if response.status_code >= 400:
+                raise self._api_error(response, "GET", path, target)
+            return _result(response)
+
+        try:
+            return await asyncio.wait_for(poll(), timeout=settings.retry.deadline)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as error:
+            raise LogtoConnectionError(f"Logto GET {path} cannot be sent: {type(error).__name__}: {error}. Fix "
+                                       "the connection's host; waiting will not help") from error
         except httpx.TransportError as error:
-            raise LogtoTransportError(f"Logto GET {urlsplit(url).path} failed: {type(error).__name__}: "
-                                      f"{error}") from error
-        if response.status_code >= 400:
-            raise self._api_error(response, "GET", urlsplit(url).path, target)
-        return _result(response)
+            raise LogtoTransportError(f"Logto GET {path} failed: {type(error).__name__}: {error}") from error
+        except TimeoutError:
+            raise LogtoTransportError(f"Logto GET {path} did not complete within the connection's retry_deadline "
+                                      f"({settings.retry.deadline:g} s)") from None
 
     def _management_target(self) -> TokenTarget:
         return TokenTarget(self.settings.management_api_resource, (MANAGEMENT_API_SCOPE,))
@@ -278,8 +331,6 @@ class LogtoHook(BaseHook):
         if resource is None and settings.resource is None:
             raise LogtoUsageError(f"no API resource: pass resource= or set the resource extra of Logto "
                                   f"connection {settings.conn_id!r}")
-        if headers and any(name.lower() == "authorization" for name in headers):
-            raise LogtoUsageError("headers must not contain Authorization: the hook sets the bearer token")
         target = self._target(resource, scopes, None)
         response = self._call(method, settings.api_base_url, endpoint, "", target, params, json, headers)
         return _decode(response, management=False)
@@ -291,49 +342,67 @@ class LogtoHook(BaseHook):
             raise LogtoUsageError(f"method {method!r} is not one of {', '.join(HTTP_METHODS)}")
         method = method.upper()
         url, query = resolve(base, endpoint, drop_prefix=drop_prefix)
-        request_params = [*query, *_pairs(params)]
+        request_params = [*query, *query_pairs(params)]
+        request_headers = checked_headers(headers)
+        body = encode_json(json)
+        if body is not None and not any(name.lower() == "content-type" for name in request_headers):
+            request_headers["Content-Type"] = "application/json"
         path = urlsplit(url).path
-        describe = f"{method} {path}"
+        describe = f"{self._api_name(target)} {method} {path}"
+        idempotent = method in SAFE_METHODS
         for attempt in (1, 2):
             token = self._tokens.get(target)
+            auth = HeaderAuth(f"Bearer {token.value}")
             response = self._sender.send(
-                describe,
-                lambda: self._request_within(base, method, url, request_params, json, headers,
-                                             HeaderAuth(f"Bearer {token.value}")),
-                idempotent=method in SAFE_METHODS)
+                describe, partial(self._request_within, base, method, url, request_params, body, request_headers,
+                                  auth),
+                idempotent=idempotent)
             if response.status_code != 401 or attempt == 2:
-                break
-            log.info("Logto %s answered 401; fetching a new token and retrying once", describe)
+                break  # a 401 means the request was not processed: repeating it with a new token is safe
+            log.info("%s answered 401; fetching a new token and retrying once", describe)
             self._tokens.discard(target, token.value)
         if response.status_code >= 400:
             raise self._api_error(response, method, path, target)
         return response
 
-    def _request_within(self, base: str, method: str, url: str, params: list[tuple[str, str]], json: Any,
-                        headers: Mapping[str, str] | None, auth: HeaderAuth) -> requests.Response:
-        """One request, following at most ``MAX_REDIRECTS`` redirects and only those that stay under ``base``.
+    def _api_name(self, target: TokenTarget) -> str:
+        """How messages name the called API: Logto's Management API, or yours by its resource indicator."""
+        return "Logto" if target.resource == self.settings.management_api_resource else f"API {target.resource}"
 
-        As browsers do, a 303 — and a 301/302 answering anything but GET/HEAD — continues as a GET without body.
-        """
+    def _request_within(self, base: str, method: str, url: str, params: list[tuple[str, str]], body: bytes | None,
+                        headers: dict[str, str], auth: HeaderAuth, deadline: float) -> requests.Response:
+        """One request with its body read (bounded by ``deadline``), following at most ``MAX_REDIRECTS`` redirects
+        and only those that stay under ``base``.
+
+        A 307/308 repeats the same request at the new place. A 301/302/303 would turn it into a GET: followed for
+        reads, but for a write it is an error with ``outcome_unknown=True`` — never a silent GET whose answer would
+        look like the write's."""
         settings = self.settings
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._session.request(method, url, params=params, json=json, headers=headers, auth=auth,
-                                             timeout=settings.timeout, verify=settings.verify,
-                                             allow_redirects=False)
+            response = read_body(
+                self._session.request(method, url, params=params, data=body, headers=headers, auth=auth,
+                                      timeout=attempt_timeout(settings.timeout, deadline), verify=settings.verify,
+                                      allow_redirects=False, stream=True),
+                deadline=deadline, limit=MAX_BODY_BYTES)
             if not response.is_redirect:
                 return response
             location = urljoin(response.url, response.headers["Location"])
-            response.close()
+            path = urlsplit(response.url).path
             try:
                 url, params = resolve(base, location)
             except LogtoUnsafeUrlError:
-                raise LogtoUnsafeUrlError(f"Logto {method} {urlsplit(response.url).path} redirected to {location}, "
-                                          f"outside {base}; not followed, so the token and body stay put") from None
-            if response.status_code == 303 or (response.status_code in (301, 302) and method not in SAFE_METHODS):
-                method, json = "GET", None
+                raise LogtoUnsafeUrlError(f"{method} {path} redirected to {location}, outside {base}; not followed, "
+                                          "so the token and body stay put") from None
+            if response.status_code in METHOD_CHANGING_REDIRECTS and method not in SAFE_METHODS:
+                raise LogtoApiError(
+                    f"{method} {path} was answered with HTTP {response.status_code} redirecting to {location}; the "
+                    f"write was not repeated there as a GET. Call {urlsplit(location).path} directly",
+                    status=response.status_code, method=method, path=path, outcome_unknown=True)
+            if response.status_code in METHOD_CHANGING_REDIRECTS:
+                method, body = "GET", None
         raise LogtoUnsafeUrlError(f"more than {MAX_REDIRECTS} redirects from {urlsplit(url).path}")
 
-    def _api_error(self, response: requests.Response, method: str, path: str, target: TokenTarget) -> LogtoApiError:
+    def _api_error(self, response: Any, method: str, path: str, target: TokenTarget) -> LogtoApiError:
         settings = self.settings
         status = response.status_code
         body = json_or_none(response)
@@ -342,6 +411,8 @@ class LogtoHook(BaseHook):
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(body, dict) and not code and isinstance(body.get("error"), str):  # RFC 6750 style APIs
             code, message = body["error"], body.get("error_description") or message
+        code = code if isinstance(code, str) else None
+        message = message if isinstance(message, str) else None
         if code or message:
             summary = (f"{code}: {message}" if code else str(message)).rstrip(".")
         else:
@@ -350,42 +421,66 @@ class LogtoHook(BaseHook):
         hint = _hint(status, data, management, settings, target)
         request_id = response.headers.get(REQUEST_ID_HEADER)
         suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
-        text = f"Logto {method} {path} failed with HTTP {status}, {summary}.{hint}{suffix}"
+        text = f"{self._api_name(target)} {method} {path} failed with HTTP {status}, {summary}.{hint}{suffix}"
+        outcome_unknown = method not in SAFE_METHODS and status >= 500
         return LogtoApiError(text, status=status, code=code, message=message, request_id=request_id, data=data,
-                             method=method, path=path)
+                             method=method, path=path, outcome_unknown=outcome_unknown)
 
     # --- Airflow's "Test" button ------------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
-        """Fetch a token for the connection's default resource (no API call, nothing changes) and report it."""
+        """Ask Logto for a token for the connection's default resource — always a new request, never served from
+        nor stored in a token cache — and report the granted lifetime and scopes (no API call, nothing changes).
+        Unknown extra fields (a typo such as ``scope``) are pointed out."""
         try:
             target = self._target(None, None, None)
-            token = self._tokens.get(target)
+            token = self._tokens.fetch(target)
         except LogtoError as error:
             return False, str(error)
         except Exception as error:  # the UI shows the message; it must never be a traceback
-            return False, f"{type(error).__name__}: {error}"
+            from airflow_provider_logto.exceptions import scrub
+
+            return False, scrub(f"{type(error).__name__}: {error}")
         settings = self.settings
         what = target.resource or f"organization {target.organization_id}"
         scopes = " ".join(token.scopes) or "no scopes"
-        return True, (f"Connected to Logto at {settings.endpoint} as app {settings.app_id}: got a token for "
-                      f"{what} ({scopes}), valid for {token.expires_in} s.")
+        return True, (f"Connected to Logto at {settings.endpoint} as app {settings.app_id}: Logto granted a token for "
+                      f"{what} with scopes: {scopes}, valid for {token.expires_in} s.{_unknown_extras_note(settings)}")
+
+
+def _unknown_extras_note(settings: LogtoSettings) -> str:
+    if not settings.unknown_extras:
+        return ""
+    notes = []
+    for name in settings.unknown_extras:
+        close = difflib.get_close_matches(name, list(CONN_FIELDS), n=1)
+        notes.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return (f" Note: unknown extra field(s) {', '.join(notes)} are ignored; known fields: "
+            f"{', '.join(CONN_FIELDS)}.")
+
+
+async def _read_async_body(response: Any) -> None:
+    """Read an ``httpx`` streamed body under the same caps as :func:`~airflow_provider_logto.transport.read_body`."""
+    from airflow_provider_logto.transport import BodyTooLargeError
+
+    cap = MAX_ERROR_BODY_BYTES if response.status_code >= 400 else MAX_BODY_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            if response.status_code < 400:
+                raise LogtoTransportError(f"Logto GET {response.url.path} failed: "
+                                          f"{BodyTooLargeError.__name__}: the answer exceeds {cap} bytes")
+            break
+    response._content = b"".join(chunks)[:cap]
 
 
 def _result(response: Any) -> ManagementResult:
-    total = response.headers.get("Total-Number")
-    return ManagementResult(_decode(response, management=True), int(total) if total and total.isdigit() else None)
-
-
-def _pairs(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """Query pairs; a list value repeats the key (Logto's ``search.<field>`` with ``exact`` takes several)."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in (params or {}).items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if item is not None:
-                pairs.append((str(key), "true" if item is True else "false" if item is False else str(item)))
-    return pairs
-
-
+    """The decoded body and ``Total-Number`` (None when absent or not a plain whole number)."""
+    total = response.headers.get("Total-Number", "").strip()
+    return ManagementResult(_decode(response, management=True),
+                            int(total) if total.isascii() and total.isdigit() and len(total) < 16 else None)
 
 
 def _decode(response: Any, *, management: bool) -> Any:
@@ -395,11 +490,14 @@ def _decode(response: Any, *, management: bool) -> Any:
         return None
     if "json" in content_type:
         try:
-            return response.json()
-        except ValueError:
-            raise LogtoApiError(f"Logto answered {response.request.method} {urlsplit(str(response.url)).path} with "
-                                f"malformed JSON ({excerpt(response)})", status=response.status_code,
-                                method=str(response.request.method), path=urlsplit(str(response.url)).path) from None
+            return jsonlib.loads(response.content.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            problem = "a body that is not valid UTF-8"
+        except (ValueError, RecursionError):
+            problem = "malformed JSON"
+        raise LogtoApiError(f"{response.request.method} {urlsplit(str(response.url)).path} was answered with "
+                            f"{problem} ({excerpt(response)})", status=response.status_code,
+                            method=str(response.request.method), path=urlsplit(str(response.url)).path)
     if not management:
         return response.text
     if content_type.startswith("text/plain"):

@@ -29,8 +29,12 @@ class LogtoManagementApiOperator(BaseOperator):
     :param response_filter: shapes the XCom value: ``response_filter(result, **context)``; must return
         JSON-serialisable data.
     :param redact_secrets: before the result reaches ``response_filter`` and XCom, values under keys Airflow
-        deems sensitive (``secret``, ``password``, ``token``, …) and any registered secret become ``***`` —
-        Logto returns application secrets in ``/applications``. Turn off only to hand a new app's secret on.
+        deems sensitive (``secret``, ``password``, ``token``, …), any registered secret and any bearer/Basic
+        credential or JWT in text become ``***`` — Logto returns application secrets in ``/applications``. Turn
+        off only to hand a new app's secret on.
+
+    A write that failed after it was sent raises with ``outcome_unknown=True`` (see the README): a retried task
+    sends it again, so make writes safe to repeat or check the target's state first.
     :param logto_conn_id: the ``logto`` connection (templated).
     """
 
@@ -68,8 +72,4 @@ class LogtoManagementApiOperator(BaseOperator):
                                                                      page_size=self.page_size))
         else:
             result = hook.management_request(method, self.endpoint, params=self.query_params, json=self.json)
-        if self.redact_secrets:
-            from airflow.providers.common.compat.sdk import redact
-
-            result = redact(result)
-        return shaped(self.response_filter, result, context)
+        return shaped(self.response_filter, result, context, redact_secrets=self.redact_secrets)

@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError
-from airflow_provider_logto.operators._shaping import call_with_context, check_callable, shaped
+from airflow_provider_logto.operators._shaping import call_with_context, check_callable, outgoing, shaped
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -29,7 +29,12 @@ class LogtoResourceApiOperator(BaseOperator):
     :param headers: extra request headers; ``Authorization`` is refused (templated).
     :param response_check: ``response_check(result, **context)``; a falsy answer fails the task.
     :param response_filter: shapes the XCom value; must return JSON-serialisable data.
+    :param redact_secrets: before the answer reaches ``response_check``, ``response_filter`` and XCom, values
+        under sensitive keys (``secret``, ``password``, ``token``, …), registered secrets and bearer/Basic
+        credentials or JWTs in text become ``***`` (the same redaction as the Management API operator).
     :param logto_conn_id: the ``logto`` connection (templated).
+
+    A write that failed after it was sent raises with ``outcome_unknown=True``; a retried task sends it again.
     """
 
     template_fields: Sequence[str] = ("logto_conn_id", "method", "endpoint", "resource", "scopes", "query_params",
@@ -41,8 +46,8 @@ class LogtoResourceApiOperator(BaseOperator):
                  scopes: str | list[str] | None = None, query_params: Mapping[str, Any] | None = None,
                  json: Any = None, headers: Mapping[str, str] | None = None,
                  response_check: Callable[..., Any] | None = None,
-                 response_filter: Callable[..., Any] | None = None, logto_conn_id: str = DEFAULT_CONN_ID,
-                 **kwargs: Any) -> None:
+                 response_filter: Callable[..., Any] | None = None, redact_secrets: bool = True,
+                 logto_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.endpoint = endpoint
         self.method = method
@@ -53,6 +58,7 @@ class LogtoResourceApiOperator(BaseOperator):
         self.headers = headers
         self.response_check = response_check
         self.response_filter = response_filter
+        self.redact_secrets = redact_secrets
         self.logto_conn_id = logto_conn_id
 
     def execute(self, context: Context) -> Any:
@@ -64,6 +70,7 @@ class LogtoResourceApiOperator(BaseOperator):
         result = hook.resource_request(self.method, self.endpoint, resource=self.resource or None,
                                        scopes=self.scopes or None, params=self.query_params, json=self.json,
                                        headers=self.headers)
+        result = outgoing(result, "the answer", redact_secrets=self.redact_secrets)
         if self.response_check is not None and not call_with_context(self.response_check, result, context):
             raise LogtoError(f"response_check rejected the answer of {str(self.method).upper()} {self.endpoint}")
-        return shaped(self.response_filter, result, context)
+        return shaped(self.response_filter, result, context, redact_secrets=False)

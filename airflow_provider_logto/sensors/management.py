@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnVa
 from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
 from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
-from airflow_provider_logto.operators._shaping import call_with_context, check_callable, xcom_safe
+from airflow_provider_logto.operators._shaping import call_with_context, check_callable, outgoing
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -22,8 +22,11 @@ class LogtoManagementApiSensor(BaseSensorOperator):
 
     Conditions (see :mod:`airflow_provider_logto.conditions`): ``min_count`` (a list has at least N items),
     ``field`` + ``expected_value`` (a field equals a value), or by default a non-empty answer. Logto's entity 404,
-    429/5xx and network errors mean "not yet" (in both modes); other failures fail the task at once. ``response_check(answer, **context)`` adds a Python condition in poke mode only: a deferred trigger
-    runs elsewhere and carries plain data.
+    429/5xx, network errors and a token endpoint that is down (5xx, garbled answer) mean "not yet" (in both
+    modes); other failures — a refused token (wrong secret, missing role), a connection that can never work
+    (invalid URL, port out of range) — fail the task at once. ``response_check(answer, **context)`` adds a Python
+    condition in poke mode only: a deferred trigger runs elsewhere and carries plain data. The answer pushed to
+    XCom is redacted like the operators' (application secrets, tokens and credentials become ``***``).
 
     :param endpoint: Management API path, e.g. ``/users/{{ ti.xcom_pull('create_user')['id'] }}`` (templated).
     :param query_params: query parameters (templated).
@@ -53,7 +56,7 @@ class LogtoManagementApiSensor(BaseSensorOperator):
     def _condition(self) -> ResponseCondition:
         return ResponseCondition(self.min_count, self.field or None, self.expected_value).validate()
 
-    def execute(self, context: Context) -> Any:
+    def execute(self, context: Context) -> Any:  # noqa: RET503 - defer() raises TaskDeferred
         condition = self._condition()
         check_callable("response_check", self.response_check)
         if not self.deferrable:
@@ -91,9 +94,9 @@ class LogtoManagementApiSensor(BaseSensorOperator):
             done = bool(call_with_context(self.response_check, result.body, context))
         if not done:
             self.log.info("Logto GET %s: waiting for %s", self.endpoint, condition.describe())
-        return PokeReturnValue(is_done=done, xcom_value=xcom_safe(result.body, "the answer") if done else None)
+        return PokeReturnValue(is_done=done, xcom_value=outgoing(result.body, "the answer") if done else None)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         if event.get("status") != "success":
             raise LogtoError(event.get("message", "the Logto trigger failed without a message"))
-        return event.get("value")
+        return outgoing(event.get("value"), "the answer")

@@ -15,7 +15,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
     """Polls ``endpoint`` every ``poke_interval`` seconds with an async HTTP client.
 
     Its serialised form holds only the connection id and plain data, never a token. Emits
-    ``{"status": "success", "value": <answer>}`` once the condition holds, or ``{"status": "error", "message":
+    ``{"status": "success", "value": <redacted answer>}`` once the condition holds, or ``{"status": "error", "message":
     ...}`` on a failure that waiting cannot fix (see :func:`~airflow_provider_logto.conditions.keeps_waiting`).
     """
 
@@ -37,6 +37,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_logto.exceptions import LogtoError
         from airflow_provider_logto.hooks.logto import LogtoHook
+        from airflow_provider_logto.operators._shaping import outgoing
 
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         condition = ResponseCondition(**self.condition)
@@ -45,7 +46,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
                 try:
                     result = await hook.amanagement_get(self.endpoint, params=self.query_params)
                     if condition.met(result.body, result.total):
-                        yield TriggerEvent({"status": "success", "value": result.body})
+                        yield TriggerEvent({"status": "success", "value": outgoing(result.body, "the answer")})
                         return
                     self.log.info("Logto GET %s: waiting for %s", self.endpoint, condition.describe())
                 except LogtoError as error:
@@ -53,7 +54,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
                         raise
                     self.log.info("Logto GET %s: not yet (%s); polling again", self.endpoint, error)
                 await asyncio.sleep(self.poke_interval)
-        except LogtoError as error:
+        except LogtoError as error:  # its message is already scrubbed of credentials
             yield TriggerEvent({"status": "error", "message": str(error)})
         finally:
             hook.close()

@@ -78,7 +78,7 @@ def test_extras_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_empty_form_fields_mean_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    blank = {name: None for name in CONN_FIELDS} | {"timeout": "", "verify": "", "client_auth": ""}
+    blank = dict.fromkeys(CONN_FIELDS) | {"timeout": "", "verify": "", "client_auth": ""}
     settings = _settings(monkeypatch, blank)
     assert (settings.timeout, settings.verify, settings.client_auth) == (30, True, "client_secret_basic")
     assert settings.retry.max_attempts == 5 and settings.allow_insecure_http is False

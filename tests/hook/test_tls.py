@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_provider_logto.exceptions import LogtoTransportError
-from airflow_provider_logto.testing import LogtoEmulator
 from airflow_provider_logto.hooks.logto import LogtoHook
+from airflow_provider_logto.testing import LogtoEmulator
 
 
 @pytest.fixture
