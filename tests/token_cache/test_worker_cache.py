@@ -125,7 +125,8 @@ def test_a_wrong_mode_is_a_connection_error(management_app: M2MApp, connect: Hoo
     with pytest.raises(LogtoConnectionError, match=r"cache_sharing 'shared' is not a token cache mode; use one of "
                                                    r"process, worker, deployment \(default worker\)"):
         connect(management_app, cache_sharing="shared").get_access_token()
-    with pytest.raises(LogtoConnectionError, match=r"token_cache 'everywhere' is not a token cache mode"):
+    # Airflow masks the values of extras named like "token", so the message can only name the field
+    with pytest.raises(LogtoConnectionError, match=r"token_cache '\*\*\*' is not a token cache mode"):
         connect(management_app, token_cache="everywhere").get_access_token()
     with pytest.raises(LogtoConnectionError, match=r"disagree; set only cache_sharing"):
         connect(management_app, cache_sharing="worker", token_cache="process").get_access_token()
