@@ -9,7 +9,7 @@ The operator asks for a token for ``https://shopping.api`` with both scopes; the
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_logto.operators.resource import LogtoResourceApiOperator
 

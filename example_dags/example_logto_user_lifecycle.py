@@ -8,7 +8,7 @@ deletes again) a role, a user and an organization whose names start with ``airfl
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_logto.operators.management import LogtoManagementApiOperator
 from airflow_provider_logto.sensors.management import LogtoManagementApiSensor
