@@ -16,14 +16,14 @@ extras = $(if $(filter $(NEWEST),$(1)),$(NEWEST_EXTRAS),$(OLDER_EXTRAS))
 constraints = constraints/airflow-$(1).txt
 
 # What every older line runs (README "Development" lists it). Tests in these paths that need what only the newest
-# line installs carry @pytest.mark.newest_airflow_only.
+# line installs (or that need not repeat per line) carry @pytest.mark.full_suite_only.
 MATRIX_TESTS := tests/hook tests/operators tests/dags tests/compat tests/test_packaging.py
-MATRIX_MARKERS := not newest_airflow_only
+MATRIX_MARKERS := not full_suite_only
 # One venv per line holding only that Airflow, as a deployment has it; then the built wheel goes in.
 MATRIX := .venv-matrix
 WHEEL_SOURCES := pyproject.toml README.md $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: demo test test-matrix bench emulator constraints dist $(addprefix leg-,$(AIRFLOW_LINES)) \
+.PHONY: demo test test-matrix airflow-lines bench emulator constraints dist $(addprefix leg-,$(AIRFLOW_LINES)) \
 	$(addprefix constraints-,$(AIRFLOW_LINES))
 
 $(STAMP): pyproject.toml $(call constraints,$(NEWEST))
@@ -72,9 +72,12 @@ $(MATRIX)/%/.installed: $(call constraints,%) dist/.built
 # run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg.
 $(addprefix leg-,$(AIRFLOW_LINES)): leg-%: $(MATRIX)/%/.installed
 	LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -m pytest -p no:cacheprovider \
-	  $(if $(filter $(NEWEST),$*),tests/test_packaging.py,$(MATRIX_TESTS) -m '$(MATRIX_MARKERS)')
+	  $(if $(filter $(NEWEST),$*),tests/test_packaging.py,$(MATRIX_TESTS)) -m '$(MATRIX_MARKERS)'
 
 test-matrix: $(addprefix leg-,$(AIRFLOW_LINES))
+
+airflow-lines:
+	@echo $(AIRFLOW_LINES)
 
 # Re-resolve every line's pinned set from scratch (run after changing dependencies, then commit constraints/).
 # RESOLVE_PINS_<line>: upper bounds the line's own metadata lacks, where the newest releases break that line.

@@ -6,9 +6,12 @@ Most names come through ``airflow.providers.common.compat.sdk`` (``BaseHook``, `
 ``task``, …), which maps them to ``airflow.sdk`` on Airflow 3 and to their Airflow 2 homes; import those from there.
 This module holds what common-compat does not cover:
 
-- :data:`AIRFLOW_V_3_0_PLUS`, :data:`AIRFLOW_V_3_2_PLUS`: the installed line, for the points below.
+- :data:`AIRFLOW_V_3_0_PLUS`, :data:`AIRFLOW_V_3_1_PLUS`, :data:`AIRFLOW_V_3_2_PLUS`: the installed line, for the
+  points below.
 - :data:`CONNECTION_FORM_IS_DECLARATIVE`: Airflow 3.2+ builds the connection form from ``conn-fields`` in
-  ``get_provider_info()`` without importing the hook; earlier lines call the hook's legacy classmethods.
+  ``get_provider_info()`` and skips the hook's legacy classmethods; earlier lines call those classmethods.
+- :data:`CONNECTION_FORM_NEEDS_FAB`: Airflow 3.0's API server calls them only when ``wtforms`` and
+  ``flask_appbuilder`` are importable (e.g. with apache-airflow-providers-fab installed); 3.1 mocks them itself.
 - :data:`DAG_TEST_NEEDS_A_BUNDLE`: Airflow 3 ``dag.test()`` runs only DAGs that a configured DAG bundle holds.
 - :func:`dag_bag_class`: where ``DagBag`` lives (``airflow.dag_processing.dagbag`` from 3.2).
 - :func:`return_values`: the tasks' return values (XCom) of a DAG run, read from the metadata database (Airflow 3
@@ -26,9 +29,11 @@ from packaging.version import Version
 
 AIRFLOW_VERSION = Version(Version(_airflow_version).base_version)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= Version("3.0.0")
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= Version("3.1.0")
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= Version("3.2.0")
 
 CONNECTION_FORM_IS_DECLARATIVE = AIRFLOW_V_3_2_PLUS
+CONNECTION_FORM_NEEDS_FAB = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
 DAG_TEST_NEEDS_A_BUNDLE = AIRFLOW_V_3_0_PLUS
 
 
@@ -63,8 +68,10 @@ def return_values(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
+    "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",
     "CONNECTION_FORM_IS_DECLARATIVE",
+    "CONNECTION_FORM_NEEDS_FAB",
     "DAG_TEST_NEEDS_A_BUNDLE",
     "BaseTrigger",
     "TriggerEvent",
