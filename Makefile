@@ -81,7 +81,7 @@ airflow-lines:
 
 # Re-resolve every line's pinned set from scratch (run after changing dependencies, then commit constraints/).
 # RESOLVE_PINS_<line>: upper bounds the line's own metadata lacks, where the newest releases break that line.
-RESOLVE_PINS_3.0.6 := 'cadwyn<6' 'fastapi[standard]<0.118' 'starlette<0.49'
+RESOLVE_PINS_3.0.6 := 'cadwyn<6' 'fastapi[standard]<0.118' 'starlette<0.49' 'universal-pathlib<0.3'
 RESOLVE_PINS_3.2.2 := 'cadwyn<8' 'fastapi[standard-no-fastapi-cloud-cli]<0.137' 'svcs<26.2'
 constraints: $(addprefix constraints-,$(AIRFLOW_LINES))
 $(addprefix constraints-,$(AIRFLOW_LINES)): constraints-%:
