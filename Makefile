@@ -32,8 +32,15 @@ $(STAMP): pyproject.toml $(call constraints,$(NEWEST))
 	$(BIN)/python -m pip install --quiet -c $(call constraints,$(NEWEST)) -e '.[$(NEWEST_EXTRAS)]'
 	touch $(STAMP)
 
+# `make demo AIRFLOW=2.11.2` runs the example DAGs on another supported line (its venv from `make test-matrix`).
+AIRFLOW ?= $(NEWEST)
+ifeq ($(AIRFLOW),$(NEWEST))
 demo: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing.demo
+else
+demo: $(MATRIX)/$(AIRFLOW)/.installed
+	$(MATRIX)/$(AIRFLOW)/bin/python -m airflow_provider_logto.testing.demo --home .airflow-demo-$(AIRFLOW)
+endif
 
 # The whole suite on the newest Airflow, from the source tree (editable install).
 test: $(STAMP)
@@ -80,7 +87,9 @@ airflow-lines:
 	@echo $(AIRFLOW_LINES)
 
 # Re-resolve every line's pinned set from scratch (run after changing dependencies, then commit constraints/).
-# RESOLVE_PINS_<line>: upper bounds the line's own metadata lacks, where the newest releases break that line.
+# RESOLVE_PINS_<line>: upper bounds the line's own metadata lacks, where the newest releases break that line;
+# the oldest line also holds common-compat at the floor pyproject.toml declares, so CI proves that floor.
+RESOLVE_PINS_2.11.2 := 'apache-airflow-providers-common-compat==1.22.0'
 RESOLVE_PINS_3.0.6 := 'cadwyn<6' 'fastapi[standard]<0.118' 'starlette<0.49' 'universal-pathlib<0.3'
 RESOLVE_PINS_3.2.2 := 'cadwyn<8' 'fastapi[standard-no-fastapi-cloud-cli]<0.137' 'svcs<26.2'
 constraints: $(addprefix constraints-,$(AIRFLOW_LINES))

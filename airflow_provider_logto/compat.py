@@ -21,6 +21,7 @@ This module holds what common-compat does not cover:
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from airflow import __version__ as _airflow_version
@@ -39,30 +40,21 @@ DAG_TEST_NEEDS_A_BUNDLE = AIRFLOW_V_3_0_PLUS
 
 def dag_bag_class() -> Any:
     """Airflow's ``DagBag`` (imported when asked: it loads the scheduler side of Airflow)."""
-    if AIRFLOW_V_3_2_PLUS:
-        from airflow.dag_processing.dagbag import DagBag
-    else:
-        from airflow.models.dagbag import DagBag
-    return DagBag
+    module = "airflow.dag_processing.dagbag" if AIRFLOW_V_3_2_PLUS else "airflow.models.dagbag"
+    return import_module(module).DagBag
 
 
 def return_values(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
     """Each task's return value (the ``return_value`` XCom) of one DAG run, deserialized."""
     from sqlalchemy import select
 
-    if AIRFLOW_V_3_0_PLUS:
-        from airflow.models.xcom import XComModel as model
-
-        decode = model.deserialize_value
-    else:
-        from airflow.models.xcom import XCom as model
-
-        def decode(row: Any) -> Any:
-            return row.value
-
+    xcom_module = import_module("airflow.models.xcom")
+    model = xcom_module.XComModel if AIRFLOW_V_3_0_PLUS else xcom_module.XCom
     rows = session.scalars(select(model).where(model.dag_id == dag_id, model.run_id == run_id,
                                                model.key == "return_value")).all()
-    return {row.task_id: decode(row) for row in rows}
+    if AIRFLOW_V_3_0_PLUS:
+        return {row.task_id: model.deserialize_value(row) for row in rows}
+    return {row.task_id: row.value for row in rows}  # Airflow 2 rows deserialize themselves when loaded
 
 
 __all__ = [

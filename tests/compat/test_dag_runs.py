@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.testing.dag_runs import add_dags_folder, load_dags, migrate_database, run_dag
+from airflow_provider_logto.testing.dag_runs import (
+    add_dags_folder,
+    load_dags,
+    migrate_database,
+    run_dag,
+)
 from airflow_provider_logto.triggers.management import LogtoManagementApiTrigger
 
 COMPAT_DAGS = Path(__file__).resolve().parent / "dags"
