@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed
 # The Airflow lines CI proves: the newest patch of each line the registry serves. The newest runs the whole suite.
 AIRFLOW_LINES := 2.11.2 3.0.6 3.1.8 3.2.2 3.3.2
 NEWEST := 3.3.2
-OLDER_LINES := $(filter-out $(NEWEST),$(AIRFLOW_LINES))
 # Extras installed (and resolved into the constraints) per line: the newest line also gets what only the full
 # suite needs (e.g. test,s3); the older lines get the test extra.
 NEWEST_EXTRAS := test
