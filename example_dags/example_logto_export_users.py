@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 
 import pendulum
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_logto.operators.export import LogtoExportOperator
 

@@ -8,7 +8,7 @@ holds the "Logto Management API access" role. The hook requests a token for the 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_logto.operators.management import LogtoManagementApiOperator
 

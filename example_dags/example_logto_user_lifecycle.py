@@ -15,12 +15,15 @@ from __future__ import annotations
 import time
 
 import pendulum
-from airflow.sdk import DAG, Param, get_current_context, task
+from airflow.providers.common.compat.sdk import DAG, Param, get_current_context, task
 
 from airflow_provider_logto.operators.management import LogtoManagementApiOperator
 from airflow_provider_logto.sensors.management import LogtoManagementApiSensor
 
-SUFFIX = "{{ dag_run.run_after.strftime('%Y%m%d%H%M%S%f') }}"
+# When the run was due or triggered: every Airflow 3 run has run_after (one triggered from the UI or REST may
+# have no logical date); Airflow 2 has no run_after, but every run there has a logical date.
+RUN_TIME = "(dag_run.run_after if dag_run.run_after is defined else dag_run.logical_date)"
+SUFFIX = "{{ " + RUN_TIME + ".strftime('%Y%m%d%H%M%S%f') }}"
 USER = "{{ ti.xcom_pull(task_ids='create_user')['id'] }}"
 ROLE = "{{ ti.xcom_pull(task_ids='create_role')['id'] }}"
 ORGANIZATION = "{{ ti.xcom_pull(task_ids='create_organization')['id'] }}"

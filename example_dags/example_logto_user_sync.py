@@ -27,13 +27,16 @@ import tempfile
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_logto.operators.sync import LogtoUserSyncOperator
 
 ROLES = {"employee": "Everyone on the HR payroll", "manager": "People managers"}
 ORGANIZATION = "Acme"
-EXPORT = "{{ params.export_base.rstrip('/') }}/users-{{ dag_run.run_after.strftime('%Y-%m-%d') }}.jsonl"
+# When the run was due or triggered: every Airflow 3 run has run_after (one triggered from the UI or REST may
+# have no logical date); Airflow 2 has no run_after, but every run there has a logical date.
+RUN_TIME = "(dag_run.run_after if dag_run.run_after is defined else dag_run.logical_date)"
+EXPORT = "{{ params.export_base.rstrip('/') }}/users-{{ " + RUN_TIME + ".strftime('%Y-%m-%d') }}.jsonl"
 SAMPLE = [
     {"customData": {"employeeId": "E1001", "department": "Data"}, "primaryEmail": "ada@example.com",
      "name": "Ada Lovelace", "roles": ["employee", "manager"], "organizations": [ORGANIZATION]},
@@ -63,7 +66,7 @@ with DAG(
         """Demo only: write a sample export when tonight's is missing (a real HR system writes it)."""
         import json
 
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         path = ObjectStoragePath(export, conn_id=conn_id or None)
         if not path.exists():

@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
+from airflow_provider_logto.compat import BaseTrigger, TriggerEvent
 from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from airflow_provider_logto.config import LogtoSettings
-from airflow_provider_logto.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_logto.connection_form import CONN_FIELDS
 from airflow_provider_logto.exceptions import LogtoConnectionError
-from airflow_provider_logto.get_provider_info import get_provider_info
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.helpers import HookFactory, set_connection
@@ -124,76 +120,3 @@ def test_wrong_tenant_gives_an_actionable_token_error(emulator: LogtoEmulator, m
 
 def test_settings_repr_hides_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "app-secret-value" not in repr(_settings(monkeypatch))
-
-
-# --- the connection form -----------------------------------------------------------------------------------------
-def _conn_fields_as_api() -> dict[str, Any]:
-    """What Airflow 3.2+ makes of conn-fields (ProvidersManager's own conversion)."""
-    from airflow.providers_manager import ProvidersManager
-
-    manager = ProvidersManager()
-    return {name: manager._to_api_format(name, spec) for name, spec in CONN_FIELDS.items()}
-
-
-def _legacy_fields_as_api() -> dict[str, Any]:
-    """What Airflow's API server makes of the legacy classmethods, with wtforms/FAB mocked as it does itself."""
-    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService as Meta
-
-    modules = {name: mock.MagicMock() for name in ("wtforms", "wtforms.validators", "flask_babel",
-                                                   "flask_appbuilder", "flask_appbuilder.fieldwidgets")}
-    with mock.patch.dict(sys.modules, modules), \
-            mock.patch("wtforms.StringField", Meta.MockStringField), \
-            mock.patch("wtforms.IntegerField", Meta.MockIntegerField), \
-            mock.patch("wtforms.BooleanField", Meta.MockBooleanField), \
-            mock.patch("wtforms.validators.Optional", Meta.MockOptional), \
-            mock.patch("wtforms.validators.any_of", Meta.MockEnum), \
-            mock.patch("flask_babel.lazy_gettext", str), \
-            mock.patch("flask_appbuilder.fieldwidgets.BS3TextFieldWidget", Meta.MockAnyWidget):
-        widgets = LogtoHook.get_connection_form_widgets()
-    return {name: widget.param.dump() for name, widget in widgets.items()}
-
-
-def test_declarative_and_legacy_forms_are_equal() -> None:
-    declarative = _conn_fields_as_api()
-    legacy = _legacy_fields_as_api()
-    assert list(declarative) == list(legacy)
-    for name in declarative:
-        assert declarative[name]["value"] == legacy[name]["value"], name
-        assert declarative[name]["description"] == legacy[name]["description"], name
-        # the declarative schema also repeats the default, which both carry as "value"
-        assert {k: v for k, v in declarative[name]["schema"].items() if k != "default"} == legacy[name]["schema"]
-    behaviour = LogtoHook.get_ui_field_behaviour()
-    assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"]
-    assert behaviour["relabeling"] == UI_FIELD_BEHAVIOUR["relabeling"]
-    assert behaviour["placeholders"] == UI_FIELD_BEHAVIOUR["placeholders"]
-
-
-def test_provider_info_declares_the_connection_type() -> None:
-    (entry,) = get_provider_info()["connection-types"]
-    assert entry["connection-type"] == "logto" and entry["hook-name"] == "Logto"
-    assert entry["hook-class-name"] == f"{LogtoHook.__module__}.{LogtoHook.__name__}"
-    assert {"resource", "scopes", "api_base_url", "tenant_id", "organization_id", "client_auth", "verify",
-            "timeout", "allow_insecure_http"} <= set(entry["conn-fields"])
-
-
-def test_what_the_airflow_3_3_ui_receives() -> None:
-    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
-
-    HookMetaService.hook_meta_data.cache_clear()
-    (logto,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "logto"]
-    assert logto.hook_name == "Logto"
-    assert logto.standard_fields.host.title == "Logto endpoint"
-    assert logto.standard_fields.login.title == "App ID"
-    assert logto.standard_fields.password.title == "App secret"
-    assert logto.standard_fields.port.hidden is True and logto.standard_fields.url_schema.hidden is True
-    assert set(logto.extra_fields) == set(CONN_FIELDS)
-    assert logto.extra_fields["client_auth"]["value"] == "client_secret_basic"
-    assert logto.extra_fields["client_auth"]["schema"]["enum"] == ["client_secret_basic", "client_secret_post"]
-    assert "***" not in json.dumps(logto.model_dump(mode="json"))
-
-
-def test_masked_extra_names_are_avoided() -> None:
-    from airflow.providers.common.compat.sdk import redact
-
-    extras = {name: spec["schema"].get("default", "visible") for name, spec in CONN_FIELDS.items()}
-    assert redact(extras) == extras
