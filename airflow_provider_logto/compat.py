@@ -29,9 +29,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from packaging.version import Version
 
 AIRFLOW_VERSION = Version(Version(_airflow_version).base_version)
-AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= Version("3.0.0")
-AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= Version("3.1.0")
-AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= Version("3.2.0")
+AIRFLOW_V_3_0_PLUS = Version("3.0.0") <= AIRFLOW_VERSION
+AIRFLOW_V_3_1_PLUS = Version("3.1.0") <= AIRFLOW_VERSION
+AIRFLOW_V_3_2_PLUS = Version("3.2.0") <= AIRFLOW_VERSION
 
 CONNECTION_FORM_IS_DECLARATIVE = AIRFLOW_V_3_2_PLUS
 CONNECTION_FORM_NEEDS_FAB = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS

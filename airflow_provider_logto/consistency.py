@@ -6,11 +6,11 @@ user back by one, a deleted user shifts every later user forward by one. Between
 pages such a shift makes a user appear on both (a duplicate) or on neither (a miss).
 
 **No duplicates** (:meth:`ListingConsistency.accept`): for a list Logto orders newest first (the users list; every
-item has an ``id`` and a numeric ``createdAt``, and every page is checked to be in that order) the writer keeps only the cursor (the oldest
-``createdAt`` written so far and the ids written with exactly that ``createdAt``) and drops any item that is not
-older than the cursor: a duplicate, or a user created after the read began. Memory stays constant however long
-the list. Lists without that order fall back to remembering every id (about 100 bytes per item; such lists —
-roles, applications, organizations — are small).
+item has an ``id`` and a numeric ``createdAt``, and every page is checked to be in that order) the writer keeps
+only the cursor (the oldest ``createdAt`` written so far and the ids written with exactly that ``createdAt``) and
+drops any item that is not older than the cursor: a duplicate, or a user created after the read began. Memory
+stays constant however long the list. Lists without that order fall back to remembering every id (about 100
+bytes per item; such lists — roles, applications, organizations — are small).
 
 **Misses are counted, not hidden** (:meth:`ListingConsistency.finish`): a user can only be missed by crossing a
 page boundary whose two pages were read at different times, and each creation or deletion moves at most one user

@@ -209,7 +209,7 @@ class S3MultipartWriter:
             raise LogtoUsageError(f"cannot write the export to {self.location}: access denied (S3 {method}); "
                                   f"give the credentials of connection {self.conn_id!r} s3:PutObject and "
                                   "s3:AbortMultipartUpload on the key") from None
-        except Exception as error:  # noqa: BLE001 - any other store failure: name it with the destination
+        except Exception as error:
             raise LogtoError(f"S3 {method} for {self.location} failed: {type(error).__name__}: {error}") from None
 
 
@@ -223,7 +223,7 @@ class FileSystemWriter:
         bucket = str(path.path).lstrip("/").split("/", 1)[0]
         try:
             exists = path.fs.exists(bucket)
-        except Exception as error:  # noqa: BLE001 - each fsspec backend raises its own errors
+        except Exception as error:
             raise LogtoUsageError(f"cannot check the destination {location}: {type(error).__name__}: {error}; "
                                   f"check connection {conn_id!r}") from None
         if not exists:
@@ -231,7 +231,7 @@ class FileSystemWriter:
                                   "exist; create it or fix the destination")
         try:
             self._stream = self.partial.open("wb", block_size=PART_SIZE)
-        except Exception as error:  # noqa: BLE001 - each fsspec backend raises its own errors
+        except Exception as error:
             raise LogtoUsageError(f"cannot write the export to {location}: {type(error).__name__}: {error}") from None
 
     def write(self, data: bytes) -> None:

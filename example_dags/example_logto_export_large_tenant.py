@@ -1,10 +1,10 @@
 """Export a very large tenant's users with Airflow's own scale-out: one mapped task per page range, one join.
 
-``baseline`` reads ``Total-Number`` and the newest users (one request), ``plan`` cuts the list into ranges of ``pages_per_task`` pages; each
-range becomes a mapped ``LogtoExportOperator`` task writing its own part (the last range reads on to the end, so
-users created meanwhile are not cut off); ``join`` streams the parts in order into the final file, drops users
-two neighbouring parts both saw, adds up what each part may have missed plus what changed between the parts'
-reads, and deletes the parts. A failed range is retried alone.
+``baseline`` reads ``Total-Number`` and the newest users (one request), ``plan`` cuts the list into ranges of
+``pages_per_task`` pages; each range becomes a mapped ``LogtoExportOperator`` task writing its own part (the
+last range reads on to the end, so users created meanwhile are not cut off); ``join`` streams the parts in order
+into the final file, drops users two neighbouring parts both saw, adds up what each part may have missed plus
+what changed between the parts' reads, and deletes the parts. A failed range is retried alone.
 
 **Pool.** Every Logto task runs in the pool ``logto_api`` (``params.pool``), which bounds how many run at once
 *deployment-wide*, whatever the executor's parallelism. Create it once:

@@ -4,7 +4,8 @@ Connection ``logto_shopping``: an M2M app of its own (least privilege: it needs 
 role holding ``read:products`` and ``write:products`` of the "Online Shopping" API resource, and the
 ``api_base_url`` extra pointing at the API that validates those tokens. The operator asks for a token for
 ``https://shopping.api`` with both scopes; the token is only ever sent to ``api_base_url``.
-Works however the run is triggered: the product name uses the run's ``run_after`` time (its logical date on Airflow 2), which every run has.
+Works however the run is triggered: the product name uses the run's ``run_after`` time (its logical date on
+Airflow 2), which every run has.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ keeps working.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import signal
 import sys
@@ -105,10 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, value in connections.items():
             print(f"export {name}={shlex.quote(value)}")
         print("\nCtrl-C stops it.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ class LogtoEmulator:
             if any(a["name"] == name for a in self.state.applications.values()):
                 raise ValueError(f"an application named {name!r} already exists")
             role_ids = [self.state.role_by_name(role)["id"] for role in role_names]
-            for role_name, role_id in zip(role_names, role_ids):
+            for role_name, role_id in zip(role_names, role_ids, strict=True):
                 if self.state.roles[role_id]["type"] != "MachineToMachine":
                     raise ValueError(f"role {role_name!r} is a User role; an M2M app needs MachineToMachine roles")
             app = self.state.create_application(name, "MachineToMachine", secret=secret, app_id=app_id)

@@ -8,6 +8,7 @@ plain functions from :class:`Request` to :class:`Response`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import socket
@@ -126,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             response = self.server.app(request)
-        except Exception as error:  # noqa: BLE001 - an emulator bug: answer like Logto's core, remember it
+        except Exception as error:
             self.server.internal_errors.append(f"{request.method} {request.path}: {error!r}")
             response = Response.json(500, {"message": "Internal server error."})
         self._write(response)
@@ -186,10 +187,8 @@ class _AppServer(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class PortInUseError(OSError):

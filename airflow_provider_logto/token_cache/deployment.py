@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from airflow_provider_logto.token_cache import StoredToken, warn_once
 from airflow_provider_logto.token_cache.sealing import Sealer
@@ -48,7 +48,7 @@ class VariableStore(Protocol):
 def airflow_variables() -> VariableStore:
     from airflow.providers.common.compat.sdk import Variable
 
-    return Variable  # type: ignore[return-value]
+    return cast("VariableStore", Variable)
 
 
 class DeploymentVariableTier:
@@ -76,7 +76,7 @@ class DeploymentVariableTier:
     def read(self) -> StoredToken | None:
         try:
             text = self._get(self.variable)
-        except Exception as error:  # noqa: BLE001 — any failure of the Variable store means "no shared token"
+        except Exception as error:
             _warn(error, "read")
             return None
         if not text:
@@ -93,7 +93,7 @@ class DeploymentVariableTier:
         try:
             self._store().set(self.variable, base64.b64encode(self._sealer.seal(token)).decode(),
                               description=DESCRIPTION)
-        except Exception as error:  # noqa: BLE001 — a cache failure never fails a task
+        except Exception as error:
             _warn(error, "write")
 
     def discard(self, value: str) -> None:
@@ -101,7 +101,7 @@ class DeploymentVariableTier:
         if token is not None and token.value == value:
             try:
                 self._store().delete(self.variable)
-            except Exception as error:  # noqa: BLE001 — a cache failure never fails a task
+            except Exception as error:
                 _warn(error, "delete")
 
     def _claim(self) -> dict[str, Any] | None:
@@ -121,7 +121,7 @@ class DeploymentVariableTier:
         held = False
         try:
             held = self._acquire(mine)
-        except Exception as error:  # noqa: BLE001 — a cache failure never fails a task
+        except Exception as error:
             _warn(error, "claim")
         try:
             yield
@@ -131,7 +131,7 @@ class DeploymentVariableTier:
                     claim = self._claim()
                     if claim is not None and claim.get("owner") == mine:
                         self._store().delete(self.claim_variable)
-                except Exception as error:  # noqa: BLE001 — a cache failure never fails a task
+                except Exception as error:
                     _warn(error, "release")
 
     def _acquire(self, mine: str) -> bool:

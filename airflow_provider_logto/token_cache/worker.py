@@ -16,7 +16,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from airflow_provider_logto.token_cache import StoredToken, warn_once
@@ -118,18 +118,14 @@ class WorkerFileTier:
             warn_once(self._problem, "Logto token cache entry %s cannot be written (%s).",
                       self.path, _reason(error))
             if temporary is not None:
-                try:
+                with suppress(OSError):
                     os.unlink(temporary)
-                except OSError:
-                    pass
 
     def discard(self, value: str) -> None:
         token = self.read()
         if token is not None and token.value == value:
-            try:
+            with suppress(OSError):
                 os.unlink(self.path)
-            except OSError:
-                pass
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -23,4 +23,4 @@ def demo_tenant(emulator: LogtoEmulator, monkeypatch: pytest.MonkeyPatch) -> Ite
     """The emulator seeded exactly as ``make demo`` seeds it, with AIRFLOW_CONN_LOGTO_DEFAULT pointing at it."""
     for name, value in seed_demo(emulator, users=3).items():
         monkeypatch.setenv(name, value)
-    yield emulator
+    return emulator

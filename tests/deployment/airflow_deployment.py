@@ -8,6 +8,7 @@ context exits, whatever happened inside.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -71,10 +72,8 @@ class Postgres:
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
                 self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30")
-            except (subprocess.SubprocessError, OSError):
-                pass
 
 
 class AirflowDeployment:
@@ -187,15 +186,11 @@ class AirflowDeployment:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for process in self.processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             _signal_group(process, signal.SIGKILL)  # the group: task supervisors and task processes too
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
         self.postgres.stop()
         self.api.close()
         if not os.environ.get("LOGTO_KEEP_DEPLOYMENT"):
@@ -237,7 +232,5 @@ class AirflowDeployment:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

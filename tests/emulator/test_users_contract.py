@@ -44,8 +44,8 @@ def test_custom_data_errors(api: Api) -> None:
     assert api("GET", "/users/nobody/custom-data").json()["code"] == "entity.not_found"
     missing = api("PATCH", "/users/nobody/custom-data", json={})
     assert missing.status_code == 400  # the guard runs before the lookup
-    assert missing.json()["details"] == 'Error in key path "customData": (invalid_type) Expected object but ' \
-                                        "received undefined."
+    assert missing.json()["details"] == ('Error in key path "customData": (invalid_type) Expected object but '
+                                         "received undefined.")
     assert api("PATCH", "/users/nobody/custom-data", json={"customData": {}}).status_code == 404
 
 
@@ -100,8 +100,8 @@ def test_guard_reports_every_issue_in_zod_shape(api: Api) -> None:
         {"code": "invalid_type", "expected": "string", "received": "number", "path": ["name"],
          "message": "Expected string, received number"},
     ]
-    assert body["details"].splitlines()[2] == 'Error in key path "name": (invalid_type) Expected string but ' \
-                                              "received number."
+    assert body["details"].splitlines()[2] == ('Error in key path "name": (invalid_type) Expected string but '
+                                               "received number.")
 
 
 def test_patch_identifier_may_be_emptied_but_not_invalid(api: Api) -> None:

@@ -5,6 +5,7 @@ apart from the profile, and an index in creation order so a page of Logto's ``cr
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 from collections.abc import Mapping
 from typing import Any
@@ -81,10 +82,8 @@ class UsersMixin(TenantBase):
         for field, code in IDENTIFIER_CODES.items():
             value = fields.get(field)
             if field == "primaryPhone" and value:  # hasUserWithNormalizedPhone
-                try:
+                with contextlib.suppress(LogtoApiError):
                     value = normalize_phone(str(value))
-                except LogtoApiError:
-                    pass
             owner = self.identifier_index[field].get(self._identifier_key(field, value)) if value else None
             if owner is not None and owner != exclude_id:
                 raise api_error(code)
