@@ -119,9 +119,9 @@ def test_a_server_repeating_the_same_full_page_is_stopped(hostile_hook: HostileH
 
 
 def test_endless_full_pages_hit_the_page_cap(hostile_hook: HostileHook, monkeypatch: pytest.MonkeyPatch) -> None:
-    import airflow_provider_logto.hooks.logto as hook_module
+    from airflow_provider_logto import paging
 
-    monkeypatch.setattr(hook_module, "MAX_PAGES", 20)
+    monkeypatch.setattr(paging, "MAX_PAGES", 20)
     endless = _fake_logto(lambda page, size: ([{"id": f"{page}-{n}"} for n in range(size)],
                                               {"Total-Number": "999999999"}))
     with HostileServer(endless) as logto:
