@@ -191,7 +191,8 @@ class ConcurrentListing:
 
     Iterate it once; then :meth:`summary` says how many items and pages, what the limiter saw, and the
     consistency report (duplicates skipped, possible misses). Arguments are checked on construction, before
-    any request.
+    any request. Where the list ends is :class:`PageGuard`'s decision; a hostile or broken answer (a repeated page,
+    not a list, more than ``max_pages`` pages) raises :class:`LogtoApiError` during the iteration.
 
     :param hook_factory: makes a new hook on the same connection (one per worker thread).
     :param endpoint: the list, e.g. ``/users``; ``params``: its filters.
