@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_logto.concurrency import (
@@ -45,6 +45,15 @@ MAX_PAGES = 10_000  # pages one listing may read (1,000,000 items at page_size 1
 PAGES_IN_MEMORY_PER_WORKER = 2
 PROGRESS_INTERVAL = 10.0  # seconds between two progress lines
 log = logging.getLogger(__name__)
+
+
+class ProgressLogger(Protocol):
+    """Where progress and consistency warnings go: a ``logging.Logger`` or an operator's ``self.log`` (Airflow 3's
+    structured logger), which both take printf-style arguments."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ class HookPerThread:
 class _Progress:
     """Logs items, pages, rate and ETA at INFO every ``PROGRESS_INTERVAL`` seconds."""
 
-    def __init__(self, what: str, logger: logging.Logger) -> None:
+    def __init__(self, what: str, logger: ProgressLogger) -> None:
         self.what = what
         self.log = logger
         self.started = time.monotonic()
@@ -211,7 +220,7 @@ class ConcurrentListing:
                  params: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE,
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_requests_per_second: float | None = None,
                  first_page: int | None = None, last_page: int | None = None, what: str | None = None,
-                 logger: logging.Logger | None = None, count_misses: bool = True,
+                 logger: ProgressLogger | None = None, count_misses: bool = True,
                  max_pages: int | None = None) -> None:
         check_paging_arguments(endpoint, params, page_size, first_page, last_page)
         check_concurrency_arguments(max_concurrency, max_requests_per_second)

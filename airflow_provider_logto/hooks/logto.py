@@ -53,7 +53,7 @@ from airflow_provider_logto.transport import (
 from airflow_provider_logto.urls import resolve
 
 if TYPE_CHECKING:
-    from airflow_provider_logto.paging import ConcurrentListing
+    from airflow_provider_logto.paging import ConcurrentListing, ProgressLogger
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
@@ -211,7 +211,7 @@ class LogtoHook(BaseHook):
                                          max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                                          max_requests_per_second: float | None = None,
                                          first_page: int | None = None, last_page: int | None = None,
-                                         logger: logging.Logger | None = None,
+                                         logger: ProgressLogger | None = None,
                                          count_misses: bool = True) -> ConcurrentListing:
         """Every item of a Management API list, read with concurrent requests, once each and in list order.
 
