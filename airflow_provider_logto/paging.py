@@ -4,7 +4,8 @@ in memory, sequentially (``max_concurrency=1``, what ``LogtoHook.management_pagi
 :class:`ConcurrentListing` reads the first page alone to learn ``Total-Number``, then the others through a
 thread pool gated by one :class:`~airflow_provider_logto.concurrency.AdaptiveLimiter` (bounded, adaptive on 429,
 optionally paced), and yields the items in list order. At most ``2 × max_concurrency`` pages are requested but
-not yet consumed, so memory holds a bounded number of pages whatever the list's length. Each item is yielded once
+not yet consumed (one with ``max_concurrency=1``: a sequential read asks for a page only when the one before has
+been consumed), so memory holds a bounded number of pages whatever the list's length. Each item is yielded once
 (see :mod:`airflow_provider_logto.consistency` for the exact guarantee and the count of possible misses), and
 progress — items, pages, rate, ETA — is logged at INFO every ``PROGRESS_INTERVAL`` seconds.
 
@@ -229,7 +230,7 @@ class ConcurrentListing:
         self.page_size = page_size
         self.first_page = first_page or 1
         self.last_page = last_page
-        self.window = PAGES_IN_MEMORY_PER_WORKER * max_concurrency
+        self.window = 1 if max_concurrency == 1 else PAGES_IN_MEMORY_PER_WORKER * max_concurrency
         self.count_misses = count_misses
         self._guard = PageGuard(endpoint, page_size, self.first_page, MAX_PAGES if max_pages is None else max_pages)
         self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)

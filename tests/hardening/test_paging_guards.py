@@ -4,6 +4,7 @@ pages are a LogtoApiError naming the fix. Each guard is checked on each entry po
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,23 @@ def test_an_answer_that_is_not_a_list_is_an_api_error(read_all: ReadAll, body: o
     with (HostileServer(fake_logto(lambda page, size: (body, {"Total-Number": "10"}))) as logto,
           pytest.raises(LogtoApiError, match="did not answer a list, so it cannot be paginated")):
         read_all(logto.url, 5)
+
+
+@pytest.mark.parametrize(("pages", "requested"), [
+    (lambda page, size: ([{"id": f"{page}-{n}"} for n in range(size if page < 3 else 1)], {"Total-Number": "1000"}),
+     [1, 2, 3]),  # lies high: ends on the short page
+    (lambda page, size: ([{"id": f"{page}-{n}"} for n in range(size)], {"Total-Number": "4"}), [1, 2]),  # exact end
+    (lambda page, size: ([{"id": n} for n in range(size)], {}), [1, 2]),  # repeats: stopped at the repeat
+])
+def test_management_paginate_reads_one_page_at_a_time(hostile_hook: HostileHook, pages: Pages,
+                                                      requested: list[int]) -> None:
+    with HostileServer(fake_logto(pages)) as logto:
+        stream = hostile_hook(logto.url).management_paginate("/users", page_size=2)
+        next(stream)
+        assert page_requests(logto) == [1]  # lazy: page 2 only when page 1 is consumed
+        with contextlib.suppress(LogtoApiError):
+            list(stream)
+        assert page_requests(logto) == requested
 
 
 def test_a_range_read_is_capped_from_its_first_page(hostile_hook: HostileHook,
