@@ -9,8 +9,8 @@ pages such a shift makes a user appear on both (a duplicate) or on neither (a mi
 item has an ``id`` and a numeric ``createdAt``, and every page is checked to be in that order) the writer keeps
 only the cursor (the oldest ``createdAt`` written so far and the ids written with exactly that ``createdAt``) and
 drops any item that is not older than the cursor: a duplicate, or a user created after the read began. Memory
-stays constant however long the list. Lists without that order fall back to remembering every id (about 100
-bytes per item; such lists — roles, applications, organizations — are small).
+stays constant however long the list. Lists without that order fall back to remembering every id (about 100 bytes
+per item; such lists — roles, applications, organizations — are small).
 
 **Misses are counted, not hidden** (:meth:`ListingConsistency.finish`): a user can only be missed by crossing a
 page boundary whose two pages were read at different times, and each creation or deletion moves at most one user
@@ -135,17 +135,20 @@ class ListingConsistency:
                    if (created := _created_at(item)) is not None
                    and (created > self._newest or (created == self._newest and index < anchor)))
 
-    def finish(self, recount: Callable[[int], tuple[Sequence[Any], int | None]], page_size: int) -> ConsistencyReport:
+    def finish(self, recount: Callable[[int], tuple[Sequence[Any], int | None]] | None,
+               page_size: int) -> ConsistencyReport:
         """The report; ``recount(page)`` re-reads a page of the list (items, ``Total-Number``) to count creations.
 
         Page 1 is read again (and page 2, … while every item on it is new) only when the list is ordered and was
-        read in more than one request (a single page is one consistent snapshot: nothing can be missed).
+        read in more than one request (a single page is one consistent snapshot: nothing can be missed). Without
+        ``recount`` nothing is read again: creations stay unknown (None) and the bound rests on the
+        ``Total-Number`` steps seen between pages.
         """
         created: int | None = None
         total_after = self._totals[-1] if self._totals else None
         if self.ordered and self.pages_read <= 1 and not self.ranged:
             return ConsistencyReport(True, self.total_before, total_after, 0, 0, self.duplicates_skipped, 0)
-        if self.ordered:
+        if self.ordered and recount is not None:
             created, page = 0, 1
             while True:
                 items, total = recount(page)

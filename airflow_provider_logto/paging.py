@@ -1,12 +1,19 @@
-"""Read a paginated Management API list concurrently, in page order, with a bounded number of pages in memory.
+"""The provider's one way to read a paginated Management API list: in page order, with a bounded number of pages
+in memory, sequentially (``max_concurrency=1``, what ``LogtoHook.management_paginate`` uses) or concurrently.
 
 :class:`ConcurrentListing` reads the first page alone to learn ``Total-Number``, then the others through a
 thread pool gated by one :class:`~airflow_provider_logto.concurrency.AdaptiveLimiter` (bounded, adaptive on 429,
 optionally paced), and yields the items in list order. At most ``2 × max_concurrency`` pages are requested but
-not yet consumed, so memory holds a bounded number of pages whatever the list's length. Pages past the first
-``Total-Number`` are read while the list keeps growing (until a page comes back short). Each item is yielded once
+not yet consumed (one with ``max_concurrency=1``: a sequential read asks for a page only when the one before has
+been consumed), so memory holds a bounded number of pages whatever the list's length. Each item is yielded once
 (see :mod:`airflow_provider_logto.consistency` for the exact guarantee and the count of possible misses), and
 progress — items, pages, rate, ETA — is logged at INFO every ``PROGRESS_INTERVAL`` seconds.
+
+Where the list ends is decided by :class:`PageGuard`, page by page in list order, so that a server cannot make a
+read lose items or run forever: a short page ends the list; a full page ends it only when its ``Total-Number``
+says the list ends exactly there (a ``Total-Number`` that lies low never loses items, one that lies high ends on
+the short page); a page with the same items as the one before (the endpoint ignores paging), an answer that is not
+a list, or more than ``MAX_PAGES`` pages is a :class:`~airflow_provider_logto.exceptions.LogtoApiError`.
 
 Every worker thread has its own hook (so its own keep-alive session; tokens come from the process-wide cache,
 fetched once), and every session reports its 429s to the shared limiter.
@@ -20,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_logto.concurrency import (
@@ -29,15 +36,25 @@ from airflow_provider_logto.concurrency import (
     check_concurrency_arguments,
 )
 from airflow_provider_logto.consistency import ConsistencyReport, ListingConsistency
-from airflow_provider_logto.exceptions import LogtoUsageError
+from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
 
 if TYPE_CHECKING:
     from airflow_provider_logto.hooks.logto import LogtoHook
 
 MAX_PAGE_SIZE = 100
+MAX_PAGES = 10_000  # pages one listing may read (1,000,000 items at page_size 100); more is an error
 PAGES_IN_MEMORY_PER_WORKER = 2
 PROGRESS_INTERVAL = 10.0  # seconds between two progress lines
 log = logging.getLogger(__name__)
+
+
+class ProgressLogger(Protocol):
+    """Where progress and consistency warnings go: a ``logging.Logger`` or an operator's ``self.log`` (Airflow 3's
+    structured logger), which both take printf-style arguments."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ def is_users_list(endpoint: str) -> bool:
     return urlsplit(endpoint).path.rstrip("/") in ("/users", "/api/users")
 
 
-class _HookPerThread:
+class HookPerThread:
     """One hook per thread, each session watched by the limiter; all closed together."""
 
     def __init__(self, factory: Callable[[], LogtoHook], limiter: AdaptiveLimiter) -> None:
@@ -106,7 +123,7 @@ class _HookPerThread:
 class _Progress:
     """Logs items, pages, rate and ETA at INFO every ``PROGRESS_INTERVAL`` seconds."""
 
-    def __init__(self, what: str, logger: logging.Logger) -> None:
+    def __init__(self, what: str, logger: ProgressLogger) -> None:
         self.what = what
         self.log = logger
         self.started = time.monotonic()
@@ -133,12 +150,59 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
+class PageGuard:
+    """Decides, page by page in list order, whether a paged read goes on after a page — and stops a server that
+    would make the read lose items or never end (see the module doc).
+
+    :param endpoint: the list (for messages); ``page_size``: items per request.
+    :param first_page: the first page of the read; pages up to ``first_page + max_pages - 1`` may be read.
+    """
+
+    def __init__(self, endpoint: str, page_size: int, first_page: int, max_pages: int) -> None:
+        self.endpoint = endpoint
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.last_allowed = first_page + max_pages - 1
+        self.received = 0
+        self._previous: list[Any] | None = None
+        self._warned = False
+
+    def goes_on_after(self, page: Page) -> bool:
+        """True when the list may go on after ``page`` (call before its items are used); raises on a repeat."""
+        if page.items and page.items == self._previous:
+            raise LogtoApiError(f"Logto GET {self.endpoint} answered page {page.number} with the same items as page "
+                                f"{page.number - 1}: the endpoint ignores paging; call it once, without paging "
+                                "(management_request, or paginate=False)", status=200, method="GET",
+                                path=self.endpoint)
+        self._previous = page.items
+        self.received += len(page.items)
+        if len(page.items) < self.page_size:
+            return False
+        end = page.number * self.page_size
+        if page.total == end:
+            return False  # full, and Total-Number says the list ends exactly here
+        if page.total is not None and page.total < end and not self._warned:
+            self._warned = True
+            log.warning("Logto GET %s: Total-Number says %d but page %d is full; reading on until a short page",
+                        self.endpoint, page.total, page.number)
+        return True
+
+    def too_many_pages(self) -> LogtoApiError:
+        """The error for a read that would go past ``max_pages`` pages."""
+        return LogtoApiError(f"Logto GET {self.endpoint} kept answering full pages for {self.max_pages} pages "
+                             f"({self.received:,} items); stopped. Narrow the query (search, filters) or read the "
+                             "list in page ranges (first_page/last_page, as the example DAG "
+                             "example_logto_export_large_tenant does)",
+                             status=200, method="GET", path=self.endpoint)
+
+
 class ConcurrentListing:
     """Every item of a Management API list, read concurrently and yielded once each, in list order.
 
     Iterate it once; then :meth:`summary` says how many items and pages, what the limiter saw, and the
     consistency report (duplicates skipped, possible misses). Arguments are checked on construction, before
-    any request.
+    any request. Where the list ends is :class:`PageGuard`'s decision; a hostile or broken answer (a repeated page,
+    not a list, more than ``max_pages`` pages) raises :class:`LogtoApiError` during the iteration.
 
     :param hook_factory: makes a new hook on the same connection (one per worker thread).
     :param endpoint: the list, e.g. ``/users``; ``params``: its filters.
@@ -147,13 +211,18 @@ class ConcurrentListing:
     :param max_requests_per_second: pace requests for a tenant whose limit is known (Logto Cloud: about 20).
     :param first_page: the first page to read (default 1); ``last_page``: the last one (default: to the end).
     :param what: how progress lines name the read.
+    :param count_misses: after the read, read the list's head again to count users created meanwhile, so that
+        :meth:`summary` bounds the possible misses (the export wants it; a caller that only wants the items
+        saves that request with False, and the bound then rests on ``Total-Number`` alone).
+    :param max_pages: the most pages this read may request (default ``MAX_PAGES``); past it the read fails.
     """
 
     def __init__(self, hook_factory: Callable[[], LogtoHook], endpoint: str, *,
                  params: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE,
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_requests_per_second: float | None = None,
                  first_page: int | None = None, last_page: int | None = None, what: str | None = None,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: ProgressLogger | None = None, count_misses: bool = True,
+                 max_pages: int | None = None) -> None:
         check_paging_arguments(endpoint, params, page_size, first_page, last_page)
         check_concurrency_arguments(max_concurrency, max_requests_per_second)
         self.endpoint = endpoint
@@ -161,9 +230,11 @@ class ConcurrentListing:
         self.page_size = page_size
         self.first_page = first_page or 1
         self.last_page = last_page
-        self.window = PAGES_IN_MEMORY_PER_WORKER * max_concurrency
+        self.window = 1 if max_concurrency == 1 else PAGES_IN_MEMORY_PER_WORKER * max_concurrency
+        self.count_misses = count_misses
+        self._guard = PageGuard(endpoint, page_size, self.first_page, MAX_PAGES if max_pages is None else max_pages)
         self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
-        self._hooks = _HookPerThread(hook_factory, self.limiter)
+        self._hooks = HookPerThread(hook_factory, self.limiter)
         self._progress = _Progress(what or f"Reading {endpoint}", logger or log)
         self._consistency: ListingConsistency | None = None
         self._report: ConsistencyReport | None = None
@@ -179,7 +250,8 @@ class ConcurrentListing:
             result = self._hooks.get().management_get(self.endpoint,
                                                       params={**self.params, "page": number, "page_size": size})
             if not isinstance(result.body, list):
-                raise LogtoUsageError(f"Logto GET {self.endpoint} did not answer a list, so it cannot be paginated")
+                raise LogtoApiError(f"Logto GET {self.endpoint} did not answer a list, so it cannot be paginated: "
+                                    "call it once, without paging", status=200, method="GET", path=self.endpoint)
             return Page(number, result.body, result.total)
 
         return self.limiter.call(read)
@@ -215,32 +287,38 @@ class ConcurrentListing:
             self._progress.update(self.items, self.pages, expected)
 
     def _ordered_pages(self, start: Page) -> Iterator[Page]:
-        """``start`` and the pages after it, in order; at most ``window`` pages requested and not yet consumed."""
+        """``start`` and the pages after it, in order, while :class:`PageGuard` says the list goes on; at most
+        ``window`` pages requested and not yet consumed, none past ``last_page`` or the page cap."""
+        guard = self._guard
+        goes_on = guard.goes_on_after(start)
         yield start
-        if start.total is None or (self.last_page is not None and start.number >= self.last_page):
-            return  # not paginated by Logto, or a one-page range
-        known_last = pages_for(start.total, self.page_size)
-        last_full = len(start.items) >= self.page_size
+        if not goes_on or (self.last_page is not None and start.number >= self.last_page):
+            return
+        known_last = max(start.number, pages_for(start.total, self.page_size) if start.total is not None else 0)
+        last_wanted = guard.last_allowed if self.last_page is None else min(self.last_page, guard.last_allowed)
         pending: dict[int, Future[Page]] = {}
         next_number = expected = start.number + 1
         with ThreadPoolExecutor(self.limiter.max_concurrency, thread_name_prefix="logto-page") as pool:
             try:
                 while True:
-                    limit = known_last if self.last_page is None else min(known_last, self.last_page)
-                    while next_number <= limit and len(pending) < self.window:
+                    while next_number <= min(known_last, last_wanted) and len(pending) < self.window:
                         pending[next_number] = pool.submit(self.fetch, next_number)
                         next_number += 1
-                    if expected not in pending:
-                        if last_full and (self.last_page is None or expected <= self.last_page):
-                            known_last = max(known_last, expected)  # the list grew: read on until a short page
-                            continue
-                        return
+                    if expected not in pending:  # the page before was full and did not end the list
+                        if self.last_page is not None and expected > self.last_page:
+                            return
+                        if expected > guard.last_allowed:
+                            raise guard.too_many_pages()
+                        known_last = expected  # the list is longer than announced: read on, a page at a time
+                        continue
                     page = pending.pop(expected).result()
                     if page.total is not None:
                         known_last = max(known_last, pages_for(page.total, self.page_size))
-                    last_full = len(page.items) >= self.page_size
                     expected += 1
+                    goes_on = guard.goes_on_after(page)
                     yield page
+                    if not goes_on:
+                        return
             finally:
                 for future in pending.values():
                     future.cancel()
@@ -248,7 +326,7 @@ class ConcurrentListing:
     def _finish(self) -> ConsistencyReport:
         consistency = self._consistency
         assert consistency is not None
-        report = consistency.finish(lambda number: self._recount(number), self.page_size)
+        report = consistency.finish(self._recount if self.count_misses else None, self.page_size)
         if report.possibly_missed:
             self._progress.log.warning(
                 "%s changed while it was read (%s item(s) before, %s after, %s created, %s deleted): up to %s "

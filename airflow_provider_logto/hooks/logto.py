@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import json as jsonlib
 import logging
 import ssl
@@ -13,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -54,11 +53,10 @@ from airflow_provider_logto.transport import (
 from airflow_provider_logto.urls import resolve
 
 if TYPE_CHECKING:
-    from airflow_provider_logto.paging import ConcurrentListing
+    from airflow_provider_logto.paging import ConcurrentListing, ProgressLogger
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
-MAX_PAGES = 10_000  # management_paginate stops with an error after this many full pages (1,000,000 items)
 MAX_REDIRECTS = 5
 METHOD_CHANGING_REDIRECTS = frozenset({301, 302, 303})
 log = logging.getLogger(__name__)
@@ -196,66 +194,42 @@ class LogtoHook(BaseHook):
 
     def management_paginate(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
                             page_size: int = MAX_PAGE_SIZE) -> Iterator[Any]:
-        """Every item of a Management API list, page by page, as a stream (memory holds one page).
+        """Every item of a Management API list, page by page, as a stream (memory holds a few pages).
 
-        Always sends ``page``/``page_size``, stops on ``Total-Number`` or a short page, and never follows Logto's
-        ``Link`` URLs (they lack the ``/api`` prefix). Endpoints that ignore paging return everything at once.
+        Always sends ``page``/``page_size`` and never follows Logto's ``Link`` URLs (they lack the ``/api``
+        prefix). The list ends on a short page, or on a full one whose ``Total-Number`` says it ends there; a
+        ``Total-Number`` that lies never loses items, and a server that answers the same page again or keeps
+        answering full pages is stopped with a :class:`LogtoApiError`. Items are deduplicated by ``id``. This is
+        :class:`airflow_provider_logto.paging.ConcurrentListing` reading one page at a time; arguments are checked
+        here, before any request.
         """
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise LogtoUsageError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
-        given = {key for key, _ in query_pairs(params)} | {key for key, _ in parse_qsl(urlsplit(endpoint).query)}
-        if {"page", "page_size"} & given:
-            raise LogtoUsageError("management_paginate sets page and page_size itself; remove them from params "
-                                  "and from the endpoint")
-        return self._pages(endpoint, dict(params or {}), page_size)
+        return iter(self._listing(endpoint, params=params, page_size=page_size, max_concurrency=1,
+                                  count_misses=False))
 
     def management_paginate_concurrently(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
                                          page_size: int = MAX_PAGE_SIZE,
                                          max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                                          max_requests_per_second: float | None = None,
                                          first_page: int | None = None, last_page: int | None = None,
-                                         logger: logging.Logger | None = None) -> ConcurrentListing:
+                                         logger: ProgressLogger | None = None,
+                                         count_misses: bool = True) -> ConcurrentListing:
         """Every item of a Management API list, read with concurrent requests, once each and in list order.
 
         Page 1 first (for ``Total-Number``), then up to ``max_concurrency`` (default 8) requests at once, adaptive
         on 429, optionally paced by ``max_requests_per_second``; ``first_page``/``last_page`` read a range. Iterate
-        the answer once, then ``summary()`` gives counts and possible misses; see
-        :class:`airflow_provider_logto.paging.ConcurrentListing`. Arguments are checked here, before any request.
+        the answer once, then ``summary()`` gives counts and possible misses (``count_misses=False`` skips the
+        end-of-read recount of the list's head when nobody reads that figure). The same guards as
+        :meth:`management_paginate`; see :class:`airflow_provider_logto.paging.ConcurrentListing`. Arguments are
+        checked here, before any request.
         """
+        return self._listing(endpoint, params=params, page_size=page_size, max_concurrency=max_concurrency,
+                             max_requests_per_second=max_requests_per_second, first_page=first_page,
+                             last_page=last_page, logger=logger, count_misses=count_misses)
+
+    def _listing(self, endpoint: str, **options: Any) -> ConcurrentListing:
         from airflow_provider_logto.paging import ConcurrentListing
 
-        return ConcurrentListing(lambda: type(self)(logto_conn_id=self.logto_conn_id), endpoint, params=params,
-                                 page_size=page_size, max_concurrency=max_concurrency,
-                                 max_requests_per_second=max_requests_per_second, first_page=first_page,
-                                 last_page=last_page, logger=logger)
-
-    def _pages(self, endpoint: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
-        """Pages until a short one. ``Total-Number`` only ends the walk early when the items received match it
-        exactly; a header that lies low never loses items and one that lies high ends on the short page. A server
-        that keeps answering full pages (or the same page again) is stopped with an error."""
-        received = 0
-        previous: str | None = None
-        for page in range(1, MAX_PAGES + 1):
-            result = self.management_get(endpoint, params={**params, "page": page, "page_size": page_size})
-            if not isinstance(result.body, list):
-                raise LogtoApiError(f"Logto GET {endpoint} did not answer a list, so it cannot be paginated",
-                                    status=200, method="GET", path=endpoint)
-            fingerprint = hashlib.sha256(repr(result.body).encode()).hexdigest() if result.body else None
-            if fingerprint is not None and fingerprint == previous:
-                raise LogtoApiError(f"Logto GET {endpoint} answered page {page} with the same items as page "
-                                    f"{page - 1}: the endpoint ignores paging; call it without paginate",
-                                    status=200, method="GET", path=endpoint)
-            previous = fingerprint
-            yield from result.body
-            received += len(result.body)
-            if len(result.body) < page_size or result.total == received:
-                return
-            if result.total is not None and received > result.total:
-                log.warning("Logto GET %s: Total-Number says %d but %d items came; reading on until a short page",
-                            endpoint, result.total, received)
-        raise LogtoApiError(f"Logto GET {endpoint} kept answering full pages for {MAX_PAGES} pages "
-                            f"({received} items); stopped. Narrow the query (search, filters)", status=200,
-                            method="GET", path=endpoint)
+        return ConcurrentListing(lambda: type(self)(logto_conn_id=self.logto_conn_id), endpoint, **options)
 
     def management_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
         """GET a Management API endpoint; the body plus ``Total-Number`` when Logto paginated the answer."""

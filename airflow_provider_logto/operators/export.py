@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
@@ -80,8 +79,7 @@ class LogtoExportOperator(BaseOperator):
         listing = hook.management_paginate_concurrently(  # checks every argument; sends nothing yet
             self.endpoint, params=self.query_params, page_size=self.page_size,
             max_concurrency=self.max_concurrency, max_requests_per_second=self.max_requests_per_second,
-            first_page=self.first_page, last_page=self.last_page,
-            logger=cast("logging.Logger", self.log))  # Airflow 3: a structlog logger with the same methods
+            first_page=self.first_page, last_page=self.last_page, logger=self.log)
         writer = open_export_writer(self.destination, self.destination_conn_id)  # before any Logto request
         try:
             lines: list[str] = []

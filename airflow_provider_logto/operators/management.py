@@ -69,7 +69,7 @@ class LogtoManagementApiOperator(BaseOperator):
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         if self.paginate:
             result: Any = list(hook.management_paginate_concurrently(self.endpoint, params=self.query_params,
-                                                                     page_size=self.page_size))
+                                                                     page_size=self.page_size, count_misses=False))
         else:
             result = hook.management_request(method, self.endpoint, params=self.query_params, json=self.json)
         return shaped(self.response_filter, result, context, redact_secrets=self.redact_secrets)

@@ -45,7 +45,8 @@ def concurrent_reader(hook: Any, max_concurrency: int, max_requests_per_second: 
 
     def read(endpoint: str, params: Mapping[str, Any] | None = None) -> Iterable[Any]:
         return hook.management_paginate_concurrently(endpoint, params=params, max_concurrency=max_concurrency,
-                                                     max_requests_per_second=max_requests_per_second, logger=log)
+                                                     max_requests_per_second=max_requests_per_second, logger=log,
+                                                     count_misses=False)
 
     return read
 

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_logto.concurrency import AdaptiveLimiter
-from airflow_provider_logto.paging import _HookPerThread
+from airflow_provider_logto.paging import HookPerThread
 
 if TYPE_CHECKING:
     from airflow_provider_logto.hooks.logto import LogtoHook
@@ -31,7 +31,7 @@ class LimitedWriter:
     def __init__(self, hook_factory: Callable[[], LogtoHook], max_concurrency: int,
                  max_requests_per_second: float | None = None) -> None:
         self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
-        self._hooks = _HookPerThread(hook_factory, self.limiter)
+        self._hooks = HookPerThread(hook_factory, self.limiter)
 
     def request(self, method: str, endpoint: str, json: Any = None) -> Any:
         """One request (so a 429 may safely be waited out and sent again by the limiter)."""

@@ -3,9 +3,8 @@ misreading; bodies are read as bounded streams; paging cannot run forever."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,7 +12,7 @@ from airflow_provider_logto.exceptions import LogtoApiError, LogtoTokenError, Lo
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from airflow_provider_logto.tokens import FALLBACK_LIFETIME
 from tests.hardening.conftest import HostileHook
-from tests.hardening.hostile import HostileServer, Received, Reply, json_reply, token_answer
+from tests.hardening.hostile import HostileServer, Reply, token_answer
 from tests.helpers import HookFactory
 
 
@@ -87,44 +86,5 @@ def test_invalid_utf8_is_a_clear_error(emulator: LogtoEmulator, shop_app: M2MApp
             hook.resource_request("GET", "/products")
 
 
-# --- a lying or endless Management API ------------------------------------------------------------------------------
-def _fake_logto(pages: Callable[[int, int], tuple[list, dict[str, str]]]) -> Callable[[Received], Reply]:
-    def answer(request: Received) -> Reply:
-        if request.path.startswith("/oidc/token"):
-            return token_answer()
-        from urllib.parse import parse_qs, urlsplit
-
-        query = parse_qs(urlsplit(request.path).query)
-        items, headers = pages(int(query["page"][0]), int(query["page_size"][0]))
-        return json_reply(200, json.dumps(items), **headers)
-    return answer
-
-
-@pytest.mark.parametrize(("claimed", "real"), [(1000, 5), (3, 7), (0, 4), (-1, 4)])
-def test_a_lying_total_number_loses_no_items_and_ends(hostile_hook: HostileHook, claimed: int, real: int) -> None:
-    def pages(page: int, size: int) -> tuple[list, dict[str, str]]:
-        items = [{"id": n} for n in range(real)][(page - 1) * size:page * size]
-        return items, {"Total-Number": str(claimed)}
-
-    with HostileServer(_fake_logto(pages)) as logto:
-        items = list(hostile_hook(logto.url).management_paginate("/users", page_size=2))
-    assert [item["id"] for item in items] == list(range(real))
-
-
-def test_a_server_repeating_the_same_full_page_is_stopped(hostile_hook: HostileHook) -> None:
-    with HostileServer(_fake_logto(lambda page, size: ([{"id": n} for n in range(size)], {}))) as logto:
-        with pytest.raises(LogtoApiError, match="ignores paging"):
-            list(hostile_hook(logto.url).management_paginate("/users", page_size=5))
-        assert len(logto.received) == 3  # token + two pages
-
-
-def test_endless_full_pages_hit_the_page_cap(hostile_hook: HostileHook, monkeypatch: pytest.MonkeyPatch) -> None:
-    import airflow_provider_logto.hooks.logto as hook_module
-
-    monkeypatch.setattr(hook_module, "MAX_PAGES", 20)
-    endless = _fake_logto(lambda page, size: ([{"id": f"{page}-{n}"} for n in range(size)],
-                                              {"Total-Number": "999999999"}))
-    with HostileServer(endless) as logto:
-        with pytest.raises(LogtoApiError, match="kept answering full pages for 20 pages"):
-            list(hostile_hook(logto.url).management_paginate("/users", page_size=3))
-        assert len(logto.received) == 21
+# Paging guards (a lying Total-Number, a repeated page, endless full pages) are in test_paging_guards.py, checked
+# on every entry point.
