@@ -6,7 +6,7 @@ last range reads on to the end, so users created meanwhile are not cut off); ``j
 into the final file, drops users two neighbouring parts both saw, adds up what each part may have missed plus
 what changed between the parts' reads, and deletes the parts. A failed range is retried alone.
 
-**Pool.** Every Logto task runs in the pool ``logto_api`` (``params.pool``), which bounds how many run at once
+**Pool.** Every Logto task runs in the pool ``logto_api``, which bounds how many run at once
 *deployment-wide*, whatever the executor's parallelism. Create it once:
 ``airflow pools set logto_api 4 "Logto Management API requests"``.
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(900)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ("example_logto_list_users", "example_logto_shopping_api", "example_logto_user_lifecycle",
-            "example_logto_export_users")
+            "example_logto_export_users", "example_logto_export_large_tenant", "example_logto_user_sync")
 PARALLEL = "logto_parallel_tokens"
 RUN_TIMEOUT = 300  # seconds for one round of DAG runs
 MEMBER_DELAY = 20  # seconds before the lifecycle example adds the member the sensor waits for
@@ -93,11 +93,17 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         environment["AIRFLOW_CONN_LOGTO_PARALLEL_DEPLOYMENT"] = emulator.airflow_connection(
             apps["deployment"], cache_sharing="deployment")
         export_to = tmp_path_factory.mktemp("export") / "users.jsonl"
+        large_export_to = tmp_path_factory.mktemp("large-export")
+        hr_exports = tmp_path_factory.mktemp("hr-exports")
         dags = [*sorted(EXAMPLE_DAGS.glob("*.py")), HERE / "dags" / f"{PARALLEL}.py"]
         with AirflowDeployment(dags, environment) as deployment:
             deployment.wait_for_dags([*EXAMPLES, PARALLEL])
+            # the large-tenant export runs its Logto tasks in this pool, as its docstring asks users to create
+            deployment.rest("POST", "/pools", json={"name": "logto_api", "slots": 4})
             conf: dict[str, dict[str, Any]] = {"example_logto_user_lifecycle": {"member_delay": MEMBER_DELAY},
-                    "example_logto_export_users": {"destination": str(export_to)}}
+                    "example_logto_export_users": {"destination": str(export_to)},
+                    "example_logto_export_large_tenant": {"folder": str(large_export_to), "pages_per_task": 1},
+                    "example_logto_user_sync": {"export_base": f"file://{hr_exports}"}}
             examples = [(dag_id, conf.get(dag_id, {})) for dag_id in EXAMPLES]
             runs = _round(deployment, [*examples, (PARALLEL, {"conn_id": "logto_parallel"})])
             runs += _round(deployment, [*examples, (PARALLEL, {"conn_id": "logto_parallel_deployment",
@@ -128,7 +134,7 @@ def test_the_lifecycle_sensor_really_defers(outcome: Outcome) -> None:
 
 def test_one_token_per_app_for_all_runs_with_the_worker_cache(outcome: Outcome) -> None:
     emulator = outcome.emulator
-    # two rounds of the four examples: 18 task processes and a trigger per round, one management token
+    # two rounds of the examples: dozens of task processes and a trigger per round, one management token
     assert emulator.tokens_issued(resource="https://default.logto.app/api") - \
         emulator.tokens_issued(client_id=outcome.apps["parallel"].id) - \
         emulator.tokens_issued(client_id=outcome.apps["deployment"].id) == 1
