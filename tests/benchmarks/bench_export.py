@@ -175,7 +175,7 @@ def memory(sizes: list[int], workdir: Path) -> None:
         import moto.server  # noqa: F401
         import s3fs  # noqa: F401
     except ImportError:
-        print("memory: S3 part skipped: install the s3 extra (pip install -e '.[test,s3]')")
+        print("memory: S3 part skipped: install the s3 and dev extras (pip install -e '.[test,dev,s3]')")
         s3_endpoint = None
     else:
         parent, child = mp.Pipe()

@@ -1,6 +1,7 @@
 """Exports to S3 against a real S3-compatible server (moto in server mode, on 127.0.0.1, started here).
 
-Needs the ``s3`` extra (``pip install -e '.[test,s3]'``): apache-airflow-providers-amazon, s3fs and moto[server].
+Needs the ``s3`` extra (apache-airflow-providers-amazon, s3fs) and moto[server] from the ``dev`` extra:
+``pip install -e '.[test,dev,s3]'`` (what ``make test`` installs).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.export.conftest import add_users
 from tests.helpers import HookFactory
 
-INSTALL = "install the s3 extra: pip install -e '.[test,s3]'"
+INSTALL = "install the s3 and dev extras: pip install -e '.[test,dev,s3]'"
 ThreadedMotoServer = pytest.importorskip("moto.server", reason=INSTALL).ThreadedMotoServer
 boto3 = pytest.importorskip("boto3", reason=INSTALL)
 pytest.importorskip("s3fs", reason=INSTALL)
