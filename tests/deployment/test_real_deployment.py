@@ -177,14 +177,17 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_variables(outcome: Outcome) -
         base = f"/dags/{run.dag_id}/dagRuns/{run.run_id}/taskInstances"
         for ti in deployment.task_instances(run.dag_id, run.run_id):
             task = ti["task_id"]
-            exposed.append((f"{run.dag_id}.{task} rendered fields", json.dumps(ti.get("rendered_fields"))))
+            mapped = {"map_index": ti["map_index"]} if ti.get("map_index", -1) >= 0 else {}  # mapped tasks
+            where = f"{run.dag_id}.{task}" + (f"[{ti['map_index']}]" if mapped else "")
+            exposed.append((f"{where} rendered fields", json.dumps(ti.get("rendered_fields"))))
             for attempt in range(1, int(ti["try_number"]) + 1):
-                log = deployment.rest("GET", f"{base}/{task}/logs/{attempt}", params={"full_content": "true"},
+                log = deployment.rest("GET", f"{base}/{task}/logs/{attempt}",
+                                      params={"full_content": "true", **mapped},
                                       headers={"Accept": "application/json"})
-                exposed.append((f"{run.dag_id}.{task} log #{attempt}", json.dumps(log)))
-            for xcom in deployment.rest("GET", f"{base}/{task}/xcomEntries")["xcom_entries"]:
-                value = deployment.rest("GET", f"{base}/{task}/xcomEntries/{xcom['key']}")
-                exposed.append((f"{run.dag_id}.{task} XCom {xcom['key']}", json.dumps(value)))
+                exposed.append((f"{where} log #{attempt}", json.dumps(log)))
+            for xcom in deployment.rest("GET", f"{base}/{task}/xcomEntries", params=mapped)["xcom_entries"]:
+                value = deployment.rest("GET", f"{base}/{task}/xcomEntries/{xcom['key']}", params=mapped)
+                exposed.append((f"{where} XCom {xcom['key']}", json.dumps(value)))
     exposed.append(("variables", json.dumps(deployment.rest("GET", "/variables", params={"limit": 100}))))
     assert sum(len(text) for _, text in exposed) > 10_000  # logs were really read
     texts = "\n".join(text for _, text in exposed)
