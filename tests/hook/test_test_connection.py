@@ -51,3 +51,19 @@ def test_the_no_scheme_hint_keeps_the_uri_port(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("AIRFLOW_CONN_URI_FORM", "logto://app-id:app-secret-value@auth.example.com:3001")
     ok, message = LogtoHook("uri_form").test_connection()
     assert ok is False and "https://auth.example.com:3001" in message
+
+
+def test_a_stopped_logto_fails_every_test_even_with_a_cached_token(management_app: M2MApp,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The api-server is long-lived: a Test must not answer "connected" from a token cached before Logto went
+    away, and must give up within the connection's retry budget."""
+    with LogtoEmulator() as stopped:
+        app = stopped.add_m2m_app("etl")
+        monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT",
+                           stopped.airflow_connection(app, max_attempts=2, retry_deadline=3, retry_backoff_ms=1))
+        hook = LogtoHook("logto_default")
+        assert hook.test_connection()[0] is True
+        hook.get_access_token()  # a token is now cached in this process
+    for _ in range(2):
+        ok, message = hook.test_connection()
+        assert ok is False and "Connected" not in message and "127.0.0.1" in message, message
