@@ -110,6 +110,9 @@ with DAG(
         from airflow_provider_logto.hooks.logto import LogtoHook
         from airflow_provider_logto.storage import open_export_writer
 
+        # read the mapped results by index: iterating Airflow 3's lazy XCom sequence probes one past its end, which
+        # the Task SDK client logs as an error ("XCom not found") in the task log
+        parts = [parts[index] for index in range(len(parts))]
         conn_id = params["storage_conn_id"] or None
         folder = params["folder"].rstrip("/")
         hook = LogtoHook()
