@@ -8,6 +8,7 @@ existing member or role is ``on conflict do nothing``: 201 again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_logto.testing.errors import api_error
@@ -201,22 +202,29 @@ def routes(state: TenantState) -> Routes:
     def get_org_role(request: Request, role_id: str) -> Response:
         return Response.json(200, state.get("org_roles", role_id))
 
-    def update_org_role(request: Request, role_id: str) -> Response:
-        body = guard_body(request, _ORG_ROLE)
+    def update_named(entities: dict[str, dict[str, Any]], entity_id: str, body: dict[str, Any],
+                     entity: str) -> Response:
+        """PATCH of a uniquely named organization role or scope (Logto's SchemaRouter for both)."""
         require_changes(body)
-        role = state.org_roles.get(role_id)
-        if role is None:
-            raise api_error("entity.not_exists", name="organization_role")
-        if "name" in body and any(r["name"] == body["name"] and r["id"] != role_id for r in state.org_roles.values()):
+        found = entities.get(entity_id)
+        if found is None:
+            raise api_error("entity.not_exists", name=entity)
+        if "name" in body and any(e["name"] == body["name"] and e["id"] != entity_id for e in entities.values()):
             raise api_error("entity.unique_integrity_violation")
-        role.update(body)
-        return Response.json(200, role)
+        found.update(body)
+        return Response.json(200, found)
+
+    def delete_existing(entities: dict[str, dict[str, Any]], entity_id: str, delete: Callable[[str], None]) -> Response:
+        if entity_id not in entities:
+            raise api_error("entity.not_found")
+        delete(entity_id)
+        return Response.empty(204)
+
+    def update_org_role(request: Request, role_id: str) -> Response:
+        return update_named(state.org_roles, role_id, guard_body(request, _ORG_ROLE), "organization_role")
 
     def delete_org_role(request: Request, role_id: str) -> Response:
-        if role_id not in state.org_roles:
-            raise api_error("entity.not_found")
-        state.delete_org_role(role_id)
-        return Response.empty(204)
+        return delete_existing(state.org_roles, role_id, state.delete_org_role)
 
     def role_scope_key(relation: str) -> str:
         return "organizationScopeIds" if relation == "scopes" else "scopeIds"
@@ -255,21 +263,10 @@ def routes(state: TenantState) -> Routes:
         return Response.json(200, state.get("org_scopes", scope_id))
 
     def update_org_scope(request: Request, scope_id: str) -> Response:
-        body = guard_body(request, _ORG_SCOPE)
-        require_changes(body)
-        scope = state.org_scopes.get(scope_id)
-        if scope is None:
-            raise api_error("entity.not_exists", name="organization_scope")
-        if "name" in body and any(s["name"] == body["name"] and s["id"] != scope_id for s in state.org_scopes.values()):
-            raise api_error("entity.unique_integrity_violation")
-        scope.update(body)
-        return Response.json(200, scope)
+        return update_named(state.org_scopes, scope_id, guard_body(request, _ORG_SCOPE), "organization_scope")
 
     def delete_org_scope(request: Request, scope_id: str) -> Response:
-        if scope_id not in state.org_scopes:
-            raise api_error("entity.not_found")
-        state.delete_org_scope(scope_id)
-        return Response.empty(204)
+        return delete_existing(state.org_scopes, scope_id, state.delete_org_scope)
 
     r.add("GET", "/organizations", list_organizations)
     r.add("POST", "/organizations", create_organization)
