@@ -17,7 +17,7 @@ constraints = constraints/airflow-$(1).txt
 
 # What every older line runs (README "Development" lists it). Tests in these paths that need what only the newest
 # line installs (or that need not repeat per line) carry @pytest.mark.full_suite_only.
-MATRIX_TESTS := tests/hook tests/operators tests/dags tests/compat tests/test_packaging.py
+MATRIX_TESTS := tests/hook tests/operators tests/dags tests/sync/test_example_dag.py tests/compat tests/test_packaging.py
 MATRIX_MARKERS := not full_suite_only
 # One venv per line holding only that Airflow, as a deployment has it; then the built wheel goes in.
 MATRIX := .venv-matrix

@@ -123,8 +123,8 @@ with DAG(
         count = 0
         try:
             for part in parts:
-                with _open(part["location"], conn_id) as lines:
-                    for line in lines:
+                with _open(part["location"], conn_id) as stream:
+                    for line in iter(stream.readline, b""):  # Airflow 2's storage wrapper cannot be iterated
                         if consistency.accept(json.loads(line)):
                             writer.write(line)
                             count += 1

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_logto.exceptions import LogtoUsageError
 from airflow_provider_logto.sync.rows import RowError
@@ -58,7 +58,9 @@ class SyncSource:
             return
         assert self._path is not None
         with self._path.open("r", encoding="utf-8", newline="") as stream:
-            yield from (_csv_records(stream) if self.format == "csv" else _jsonl_records(stream))
+            # line by line through readline: Airflow 2's object-storage file wrapper does not forward iteration
+            lines = iter(stream.readline, "")
+            yield from (_csv_records(lines) if self.format == "csv" else _jsonl_records(lines))
 
 
 def _path(source: Any, conn_id: str | None) -> Path | ObjectStoragePath:
@@ -76,8 +78,8 @@ def _path(source: Any, conn_id: str | None) -> Path | ObjectStoragePath:
                           f"{type(source).__name__}")
 
 
-def _jsonl_records(stream: TextIO) -> Iterator[Record]:
-    for line_number, line in enumerate(stream, start=1):
+def _jsonl_records(lines: Iterable[str]) -> Iterator[Record]:
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -89,8 +91,8 @@ def _jsonl_records(stream: TextIO) -> Iterator[Record]:
             line_number, None, f"expected a JSON object, got {type(record).__name__}")
 
 
-def _csv_records(stream: TextIO) -> Iterator[Record]:
-    reader = csv.DictReader(stream)
+def _csv_records(lines: Iterable[str]) -> Iterator[Record]:
+    reader = csv.DictReader(lines)
     for row in reader:
         line = reader.line_num
         if None in row:
