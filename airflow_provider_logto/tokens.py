@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import requests
 
+from airflow_provider_logto.access_token import AccessToken
 from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
 from airflow_provider_logto.masking import mask_token
@@ -57,22 +58,6 @@ class TokenTarget:
     resource: str | None
     scopes: tuple[str, ...] = ()
     organization_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    """A cached token. ``expires_at`` is on the ``time.monotonic()`` clock, leeway already subtracted."""
-
-    value: str
-    expires_at: float
-    expires_in: int
-    scopes: tuple[str, ...]
-
-    def __repr__(self) -> str:  # never show the token itself
-        return f"AccessToken(expires_in={self.expires_in}, scopes={self.scopes})"
-
-    def fresh(self) -> bool:
-        return time.monotonic() < self.expires_at
 
 
 _CacheKey = tuple[str, str, str, str | None, tuple[str, ...], str | None]

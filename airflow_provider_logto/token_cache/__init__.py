@@ -27,6 +27,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from airflow_provider_logto.access_token import AccessToken
+
 log = logging.getLogger(__name__)
 
 _warned: set[str] = set()
@@ -40,20 +42,12 @@ def warn_once(problem: str, message: str, *args: Any) -> None:
         log.warning(message + " Fetching tokens from Logto instead; the task is not affected.", *args)
 
 
-@dataclass(frozen=True)
-class StoredToken:
-    """A token as shared between processes: ``expires_at`` is wall-clock seconds (leeway subtracted)."""
+@dataclass(frozen=True, repr=False)
+class StoredToken(AccessToken):
+    """A token as shared between processes: ``expires_at`` is wall-clock seconds (monotonic clocks differ
+    between processes), leeway subtracted."""
 
-    value: str
-    expires_at: float
-    expires_in: int
-    scopes: tuple[str, ...]
-
-    def __repr__(self) -> str:  # never show the token itself
-        return f"StoredToken(expires_in={self.expires_in}, scopes={self.scopes})"
-
-    def fresh(self) -> bool:
-        return time.time() < self.expires_at
+    clock = time.time
 
     def to_json(self) -> bytes:
         return json.dumps({"access_token": self.value, "expires_at": self.expires_at,
