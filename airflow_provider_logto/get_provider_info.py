@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_logto import __version__
-from airflow_provider_logto.connection_form import connection_type_info
+from airflow_provider_logto.connection.form import connection_type_info
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -106,9 +106,9 @@ with DAG(
     @task(pool="logto_api")
     def join(parts: list[dict[str, Any]], start: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The parts, in order and without repeats, as ``users.jsonl``; then the parts are deleted."""
-        from airflow_provider_logto.consistency import ListingConsistency
         from airflow_provider_logto.hooks.logto import LogtoHook
-        from airflow_provider_logto.storage import open_export_writer
+        from airflow_provider_logto.listing.consistency import ListingConsistency
+        from airflow_provider_logto.storage.writer import open_export_writer
 
         # read the mapped results by index: iterating Airflow 3's lazy XCom sequence probes one past its end, which
         # the Task SDK client logs as an error ("XCom not found") in the task log

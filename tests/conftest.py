@@ -31,7 +31,7 @@ def emulator() -> Iterator[LogtoEmulator]:
 @pytest.fixture(autouse=True)
 def fresh_token_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The token caches outlive a hook by design; each test starts without tokens (and its own worker cache)."""
-    from airflow_provider_logto.tokens import TOKEN_CACHE
+    from airflow_provider_logto.auth.tokens import TOKEN_CACHE
 
     monkeypatch.setenv("AIRFLOW__LOGTO__TOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("token-cache")))
 

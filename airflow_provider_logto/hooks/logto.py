@@ -4,12 +4,9 @@ own APIs protected by Logto."""
 from __future__ import annotations
 
 import asyncio
-import difflib
-import json as jsonlib
 import logging
 import ssl
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -17,30 +14,11 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
-from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings, parse_scopes
-from airflow_provider_logto.connection_form import (
-    CONN_FIELDS,
-    CONN_TYPE,
-    DEFAULT_CONN_ID,
-    HOOK_NAME,
-    legacy_field_behaviour,
-    legacy_form_widgets,
-)
-from airflow_provider_logto.exceptions import (
-    LogtoApiError,
-    LogtoConnectionError,
-    LogtoError,
-    LogtoTransportError,
-    LogtoUnsafeUrlError,
-    LogtoUsageError,
-)
-from airflow_provider_logto.request_input import checked_headers, encode_json, query_pairs
-from airflow_provider_logto.retrying import SAFE_METHODS, RetryingSender, attempt_timeout
-from airflow_provider_logto.tokens import ClientCredentialsTokens, TokenTarget
-from airflow_provider_logto.transport import (
+from airflow_provider_logto.auth.tokens import ClientCredentialsTokens, TokenTarget
+from airflow_provider_logto.client.request_input import checked_headers, encode_json, query_pairs
+from airflow_provider_logto.client.retrying import SAFE_METHODS, RetryingSender, attempt_timeout
+from airflow_provider_logto.client.transport import (
     MAX_BODY_BYTES,
-    MAX_ERROR_BODY_BYTES,
     REQUEST_ID_HEADER,
     USER_AGENT,
     HeaderAuth,
@@ -50,24 +28,39 @@ from airflow_provider_logto.transport import (
     keep_alive_session,
     read_body,
 )
-from airflow_provider_logto.urls import resolve
+from airflow_provider_logto.client.urls import resolve
+from airflow_provider_logto.connection.form import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    HOOK_NAME,
+    legacy_field_behaviour,
+    legacy_form_widgets,
+)
+from airflow_provider_logto.connection.settings import (
+    MANAGEMENT_API_SCOPE,
+    LogtoSettings,
+    parse_scopes,
+)
+from airflow_provider_logto.exceptions import (
+    LogtoApiError,
+    LogtoConnectionError,
+    LogtoError,
+    LogtoTransportError,
+    LogtoUnsafeUrlError,
+    LogtoUsageError,
+)
+from airflow_provider_logto.hooks.answers import ManagementResult, decode, management_result, read_async_body
+from airflow_provider_logto.hooks.hints import failure_hint, unknown_extras_note
+from airflow_provider_logto.listing.concurrency import DEFAULT_MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from airflow_provider_logto.paging import ConcurrentListing, ProgressLogger
+    from airflow_provider_logto.listing.paging import ConcurrentListing, ProgressLogger
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_PAGE_SIZE = 100
 MAX_REDIRECTS = 5
 METHOD_CHANGING_REDIRECTS = frozenset({301, 302, 303})
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ManagementResult:
-    """A Management API answer: the decoded body and, for paginated lists, Logto's ``Total-Number``."""
-
-    body: Any
-    total: int | None
 
 
 class LogtoHook(BaseHook):
@@ -83,7 +76,7 @@ class LogtoHook(BaseHook):
     refused before a token is attached, and a redirect is followed only while it stays under that base (others
     fail with :class:`LogtoUnsafeUrlError`), so neither the token nor a request body goes anywhere else.
 
-    Retries (see :mod:`airflow_provider_logto.retrying`): reads — GET and token requests — are retried on
+    Retries (see :mod:`airflow_provider_logto.client.retrying`): reads — GET and token requests — are retried on
     connection errors, timeouts, truncated bodies, 429 and 500/502/503/504; writes — POST, PUT, PATCH,
     DELETE — only when the connection could not be opened or on 429, since anything else may already have
     taken effect. ``Retry-After`` is honoured, otherwise exponential backoff with jitter; the budget is the
@@ -190,7 +183,7 @@ class LogtoHook(BaseHook):
                            json: Any = None) -> Any:
         """Call the Management API: ``endpoint`` like ``/api/users`` or ``/users``. Returns the decoded JSON body
         (None for 204 and for Logto's plain-text ``Created``/``OK``); raises :class:`LogtoApiError`."""
-        return _decode(self._management(method, endpoint, params=params, json=json), management=True)
+        return decode(self._management(method, endpoint, params=params, json=json), management=True)
 
     def management_paginate(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
                             page_size: int = MAX_PAGE_SIZE) -> Iterator[Any]:
@@ -200,8 +193,8 @@ class LogtoHook(BaseHook):
         prefix). The list ends on a short page, or on a full one whose ``Total-Number`` says it ends there; a
         ``Total-Number`` that lies never loses items, and a server that answers the same page again or keeps
         answering full pages is stopped with a :class:`LogtoApiError`. Items are deduplicated by ``id``. This is
-        :class:`airflow_provider_logto.paging.ConcurrentListing` reading one page at a time; arguments are checked
-        here, before any request.
+        :class:`airflow_provider_logto.listing.paging.ConcurrentListing` reading one page at a time; arguments are
+        checked here, before any request.
         """
         return iter(self._listing(endpoint, params=params, page_size=page_size, max_concurrency=1,
                                   count_misses=False))
@@ -219,7 +212,7 @@ class LogtoHook(BaseHook):
         on 429, optionally paced by ``max_requests_per_second``; ``first_page``/``last_page`` read a range. Iterate
         the answer once, then ``summary()`` gives counts and possible misses (``count_misses=False`` skips the
         end-of-read recount of the list's head when nobody reads that figure). The same guards as
-        :meth:`management_paginate`; see :class:`airflow_provider_logto.paging.ConcurrentListing`. Arguments are
+        :meth:`management_paginate`; see :class:`airflow_provider_logto.listing.paging.ConcurrentListing`. Arguments are
         checked here, before any request.
         """
         return self._listing(endpoint, params=params, page_size=page_size, max_concurrency=max_concurrency,
@@ -227,13 +220,13 @@ class LogtoHook(BaseHook):
                              last_page=last_page, logger=logger, count_misses=count_misses)
 
     def _listing(self, endpoint: str, **options: Any) -> ConcurrentListing:
-        from airflow_provider_logto.paging import ConcurrentListing
+        from airflow_provider_logto.listing.paging import ConcurrentListing
 
         return ConcurrentListing(lambda: type(self)(logto_conn_id=self.logto_conn_id), endpoint, **options)
 
     def management_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
         """GET a Management API endpoint; the body plus ``Total-Number`` when Logto paginated the answer."""
-        return _result(self._management("GET", endpoint, params=params))
+        return management_result(self._management("GET", endpoint, params=params))
 
     async def amanagement_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> ManagementResult:
         """:meth:`management_get` for triggers: the request goes out through an async HTTP client.
@@ -260,7 +253,7 @@ class LogtoHook(BaseHook):
                     token = await asyncio.to_thread(self._tokens.get, target)
                     async with client.stream("GET", url, params=request_params,
                                              headers={"Authorization": f"Bearer {token.value}"}) as response:
-                        await _read_async_body(response)
+                        await read_async_body(response)
                     if response.status_code != 401 or attempt == 2:
                         break
                     self._tokens.discard(target, token.value)
@@ -270,7 +263,7 @@ class LogtoHook(BaseHook):
                                     "endpoint it points to", status=response.status_code, method="GET", path=path)
             if response.status_code >= 400:
                 raise self._api_error(response, "GET", path, target)
-            return _result(response)
+            return management_result(response)
 
         try:
             return await asyncio.wait_for(poll(), timeout=settings.retry.deadline)
@@ -307,7 +300,7 @@ class LogtoHook(BaseHook):
                                   f"connection {settings.conn_id!r}")
         target = self._target(resource, scopes, None)
         response = self._call(method, settings.api_base_url, endpoint, "", target, params, json, headers)
-        return _decode(response, management=False)
+        return decode(response, management=False)
 
     # --- the one request path -----------------------------------------------------------------------------------
     def _call(self, method: str, base: str, endpoint: str, drop_prefix: str, target: TokenTarget,
@@ -392,7 +385,7 @@ class LogtoHook(BaseHook):
         else:
             summary = f"a non-JSON or unexpected body ({excerpt(response)})"
         management = target.resource == settings.management_api_resource
-        hint = _hint(status, data, management, settings, target)
+        hint = failure_hint(status, data, management, settings, target)
         request_id = response.headers.get(REQUEST_ID_HEADER)
         suffix = f" [Logto-Core-Request-Id: {request_id}]" if request_id else ""
         text = f"{self._api_name(target)} {method} {path} failed with HTTP {status}, {summary}.{hint}{suffix}"
@@ -418,90 +411,5 @@ class LogtoHook(BaseHook):
         what = target.resource or f"organization {target.organization_id}"
         scopes = " ".join(token.scopes) or "no scopes"
         return True, (f"Connected to Logto at {settings.endpoint} as app {settings.app_id}: Logto granted a token for "
-                      f"{what} with scopes: {scopes}, valid for {token.expires_in} s.{_unknown_extras_note(settings)}")
+                      f"{what} with scopes: {scopes}, valid for {token.expires_in} s.{unknown_extras_note(settings)}")
 
-
-def _unknown_extras_note(settings: LogtoSettings) -> str:
-    if not settings.unknown_extras:
-        return ""
-    notes = []
-    for name in settings.unknown_extras:
-        close = difflib.get_close_matches(name, list(CONN_FIELDS), n=1)
-        notes.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    return (f" Note: unknown extra field(s) {', '.join(notes)} are ignored; known fields: "
-            f"{', '.join(CONN_FIELDS)}.")
-
-
-async def _read_async_body(response: Any) -> None:
-    """Read an ``httpx`` streamed body under the same caps as :func:`~airflow_provider_logto.transport.read_body`."""
-    from airflow_provider_logto.transport import BodyTooLargeError
-
-    cap = MAX_ERROR_BODY_BYTES if response.status_code >= 400 else MAX_BODY_BYTES
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            if response.status_code < 400:
-                raise LogtoTransportError(f"Logto GET {response.url.path} failed: "
-                                          f"{BodyTooLargeError.__name__}: the answer exceeds {cap} bytes")
-            break
-    response._content = b"".join(chunks)[:cap]
-
-
-def _result(response: Any) -> ManagementResult:
-    """The decoded body and ``Total-Number`` (None when absent or not a plain whole number)."""
-    total = response.headers.get("Total-Number", "").strip()
-    return ManagementResult(_decode(response, management=True),
-                            int(total) if total.isascii() and total.isdigit() and len(total) < 16 else None)
-
-
-def _decode(response: Any, *, management: bool) -> Any:
-    """The body of a successful answer (``requests`` or ``httpx`` response)."""
-    content_type = response.headers.get("Content-Type", "")
-    if response.status_code == 204 or not response.content:
-        return None
-    if "json" in content_type:
-        try:
-            return jsonlib.loads(response.content.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            problem = "a body that is not valid UTF-8"
-        except (ValueError, RecursionError):
-            problem = "malformed JSON"
-        raise LogtoApiError(f"{response.request.method} {urlsplit(str(response.url)).path} was answered with "
-                            f"{problem} ({excerpt(response)})", status=response.status_code,
-                            method=str(response.request.method), path=urlsplit(str(response.url)).path)
-    if not management:
-        return response.text
-    if content_type.startswith("text/plain"):
-        return None  # Koa's status text ("Created", "OK") for routes without a body
-    raise LogtoApiError(f"The Management API answered {excerpt(response)} instead of JSON: is the connection's "
-                        "host the Logto endpoint (not the Console or a proxy page)?", status=response.status_code,
-                        method=str(response.request.method), path=urlsplit(str(response.url)).path)
-
-
-def _hint(status: int, data: Any, management: bool, settings: LogtoSettings, target: TokenTarget) -> str:
-    """What to do about an API failure, in one sentence (empty when the code says it all)."""
-    app = settings.app_id
-    if status == 401:
-        claim = data.get("claim") if isinstance(data, dict) else None
-        if management and claim == "aud":
-            return (f" The Management API rejected a freshly issued token twice because of its audience "
-                    f"{target.resource}: check the connection's tenant_id (now {settings.tenant_id!r}); Logto Cloud "
-                    "tenants use https://<tenant>.logto.app/api, self-hosted Logto https://default.logto.app/api.")
-        if management:
-            return (" The Management API rejected a freshly issued token twice: check tenant_id (now "
-                    f"{settings.tenant_id!r}), and on Logto Cloud with a custom domain set host to "
-                    "https://<tenant>.logto.app, because the token's issuer must match the host you call.")
-        return (f" Your API rejected a freshly issued token twice: make sure it validates audience "
-                f"{target.resource} and trusts issuer {settings.endpoint}/oidc.")
-    if status == 403 and management:
-        return (f" App {app} needs a machine-to-machine role holding the Management API's '{MANAGEMENT_API_SCOPE}' "
-                f"permission, e.g. \"{MANAGEMENT_API_ROLE}\".")
-    if status == 403:
-        return (f" The token lacks a permission this API requires: request it with scopes= (or the connection's "
-                f"scopes extra) and give app {app} an M2M role that holds it.")
-    if status == 429:
-        return " Logto kept answering 429 Too Many Requests within the retry budget; slow the task down."
-    return ""

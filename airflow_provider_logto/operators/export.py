@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
-from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
+from airflow_provider_logto.listing.concurrency import DEFAULT_MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
@@ -18,14 +18,14 @@ if TYPE_CHECKING:
 class LogtoExportOperator(BaseOperator):
     """Write every item of a paginated Management API list as JSON Lines, fetching pages concurrently.
 
-    Pages are read by :class:`~airflow_provider_logto.paging.ConcurrentListing`: page 1 first, then up to
+    Pages are read by :class:`~airflow_provider_logto.listing.paging.ConcurrentListing`: page 1 first, then up to
     ``max_concurrency`` requests at once (halved on each burst of 429s, growing back slowly), written in list
     order with at most ``2 × max_concurrency`` pages in memory; each item is written once, and the result counts
     the items that may be missing because the list changed during the export
-    (:mod:`airflow_provider_logto.consistency` states the guarantee). Progress is logged every 10 s.
+    (:mod:`airflow_provider_logto.listing.consistency` states the guarantee). Progress is logged every 10 s.
 
     The destination is checked before any Logto request and written in bounded memory, all or nothing
-    (:mod:`airflow_provider_logto.storage`): a local file through ``<name>.part`` renamed when complete; S3 as
+    (:mod:`airflow_provider_logto.storage.writer`): a local file through ``<name>.part`` renamed when complete; S3 as
     one multipart upload in 8 MiB parts, aborted on failure, so a failed export leaves no object.
 
     Returns ``{"count", "location", "destination_conn_id", "pages", "seconds", "total_before", "total_after",
@@ -72,7 +72,7 @@ class LogtoExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.hooks.logto import LogtoHook
-        from airflow_provider_logto.storage import open_export_writer
+        from airflow_provider_logto.storage.writer import open_export_writer
 
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         _ = hook.settings  # a broken Logto connection fails here, before the destination is even touched

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError
 from airflow_provider_logto.operators._shaping import call_with_context, check_callable, outgoing, shaped
 

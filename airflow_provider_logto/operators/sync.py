@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
-from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class LogtoUserSyncOperator(BaseOperator):
         empty or truncated source must not suspend half the tenant. ``None`` disables the check.
     :param sync_id: the mark of this sync's users; give each sync of a tenant its own (templated).
     :param max_concurrency: the most concurrent requests (1–64), reads and writes; it halves on 429 (honouring
-        ``Retry-After``) and grows back slowly (:class:`~airflow_provider_logto.concurrency.AdaptiveLimiter`).
+        ``Retry-After``) and grows back slowly (:class:`~airflow_provider_logto.listing.concurrency.AdaptiveLimiter`).
     :param max_requests_per_second: pace requests for a tenant whose rate limit is known (Logto Cloud: about
         20); None (default): only the concurrency bound.
     :param preview_limit: how many changes a dry run returns (and every run logs).
@@ -146,7 +146,7 @@ class LogtoUserSyncOperator(BaseOperator):
         return summary
 
     def _check_arguments(self) -> None:
-        from airflow_provider_logto.concurrency import check_concurrency_arguments
+        from airflow_provider_logto.listing.concurrency import check_concurrency_arguments
         from airflow_provider_logto.sync.planner import ON_ABSENT
 
         if self.on_absent not in ON_ABSENT:

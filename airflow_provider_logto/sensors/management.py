@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
-from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
 from airflow_provider_logto.operators._shaping import call_with_context, check_callable, outgoing
+from airflow_provider_logto.triggers.conditions import ResponseCondition, keeps_waiting
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class LogtoManagementApiSensor(BaseSensorOperator):
     """Poke ``GET endpoint`` until the answer satisfies the condition; push the answer to XCom.
 
-    Conditions (see :mod:`airflow_provider_logto.conditions`): ``min_count`` (a list has at least N items),
+    Conditions (see :mod:`airflow_provider_logto.triggers.conditions`): ``min_count`` (a list has at least N items),
     ``field`` + ``expected_value`` (a field equals a value), or by default a non-empty answer. Logto's entity 404,
     429/5xx, network errors and a token endpoint that is down (5xx, garbled answer) mean "not yet" (in both
     modes); other failures — a refused token (wrong secret, missing role), a connection that can never work

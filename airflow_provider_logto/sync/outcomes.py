@@ -9,8 +9,8 @@ connection) failed without effect.
 
 from __future__ import annotations
 
+from airflow_provider_logto.client.retrying import _never_sent
 from airflow_provider_logto.exceptions import LogtoApiError, LogtoTransportError
-from airflow_provider_logto.retrying import _never_sent
 
 NOT_FOUND = 404
 

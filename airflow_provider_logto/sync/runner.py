@@ -1,6 +1,6 @@
 """How the sync sends its writes concurrently, through the provider's one concurrency mechanism.
 
-:class:`LimitedWriter` sends each write through a shared :class:`~airflow_provider_logto.concurrency.
+:class:`LimitedWriter` sends each write through a shared :class:`~airflow_provider_logto.listing.concurrency.
 AdaptiveLimiter` (bounded, halves on 429 honouring ``Retry-After``, grows back slowly, optional max requests per
 second), from one hook per thread (each with its own keep-alive session, watched by the limiter) — the same
 arrangement the concurrent page reader uses. :class:`JobPool` supplies the threads: jobs (one user's writes,
@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_logto.concurrency import AdaptiveLimiter
-from airflow_provider_logto.paging import HookPerThread
+from airflow_provider_logto.listing.concurrency import AdaptiveLimiter
+from airflow_provider_logto.listing.paging import HookPerThread
 
 if TYPE_CHECKING:
     from airflow_provider_logto.hooks.logto import LogtoHook

@@ -28,7 +28,7 @@ from airflow_provider_logto.testing.faults import (
 from airflow_provider_logto.testing.http import AppServer, Request, Response
 from airflow_provider_logto.testing.journal import Journal
 from airflow_provider_logto.testing.keys import KeyAlgorithm, SigningKey
-from airflow_provider_logto.testing.management import ManagementApi
+from airflow_provider_logto.testing.management.router import ManagementApi
 from airflow_provider_logto.testing.oidc import OidcProvider
 from airflow_provider_logto.testing.resource_server import (
     SHOPPING_API_INDICATOR,

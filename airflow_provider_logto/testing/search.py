@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# The fields a plain ``search=`` looks in, per entity (Logto's ``userSearchKeys``, and the role lists' keys).
+USER_SEARCH_FIELDS = ("id", "primaryEmail", "primaryPhone", "username", "name")
+ROLE_SEARCH_FIELDS = ("id", "name", "description")
 MATCH_MODES = ("exact", "like", "similar_to", "posix")
 JOINT_MODES = ("or", "and")
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow_provider_logto.compat import BaseTrigger, TriggerEvent
-from airflow_provider_logto.conditions import ResponseCondition, keeps_waiting
+from airflow_provider_logto.triggers.conditions import ResponseCondition, keeps_waiting
 
 
 class LogtoManagementApiTrigger(BaseTrigger):
@@ -15,7 +15,7 @@ class LogtoManagementApiTrigger(BaseTrigger):
 
     Its serialised form holds only the connection id and plain data, never a token. Emits
     ``{"status": "success", "value": <redacted answer>}`` once the condition holds, or ``{"status": "error", "message":
-    ...}`` on a failure that waiting cannot fix (see :func:`~airflow_provider_logto.conditions.keeps_waiting`).
+    ...}`` on a failure that waiting cannot fix (see :func:`~airflow_provider_logto.triggers.conditions.keeps_waiting`).
     """
 
     def __init__(self, *, logto_conn_id: str, endpoint: str, query_params: Mapping[str, Any] | None,

@@ -104,7 +104,7 @@ def _export(connection: str, aws: str | None, options: dict[str, Any], pipe: Con
         os.environ["AIRFLOW_CONN_AWS_BENCH"] = aws
     from airflow_provider_logto.hooks.logto import LogtoHook
     from airflow_provider_logto.operators.export import LogtoExportOperator
-    from airflow_provider_logto.storage import open_export_writer
+    from airflow_provider_logto.storage.writer import open_export_writer
 
     LogtoHook("logto_bench").get_access_token()  # warm up: imports, connection, token
     if aws:
@@ -169,7 +169,7 @@ def rate_limit(users: int, workdir: Path) -> None:
 
 
 def memory(sizes: list[int], workdir: Path) -> None:
-    from airflow_provider_logto.storage import PART_SIZE
+    from airflow_provider_logto.storage.writer import PART_SIZE
 
     try:
         import moto.server  # noqa: F401

@@ -55,9 +55,9 @@ class DirectoryVariables:
 
 
 def _task(barrier: Any, cache_dir: str | None, variables: DirectoryVariables | None) -> None:
+    from airflow_provider_logto.auth.token_cache import deployment
+    from airflow_provider_logto.auth.tokens import TOKEN_CACHE
     from airflow_provider_logto.hooks.logto import LogtoHook
-    from airflow_provider_logto.token_cache import deployment
-    from airflow_provider_logto.tokens import TOKEN_CACHE
 
     TOKEN_CACHE.clear()
     if cache_dir is None:
@@ -108,9 +108,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("airflow_provider_logto").setLevel(logging.WARNING)  # no line per fetched token
 
+    from airflow_provider_logto.auth.tokens import TOKEN_CACHE
     from airflow_provider_logto.hooks.logto import LogtoHook
     from airflow_provider_logto.testing import LogtoEmulator
-    from airflow_provider_logto.tokens import TOKEN_CACHE
 
     with LogtoEmulator() as emulator:
         print("Token requests for N task processes starting together:")

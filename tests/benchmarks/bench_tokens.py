@@ -57,8 +57,8 @@ def main() -> None:
 
     configure_airflow(Path(tempfile.mkdtemp(prefix="logto-bench-")), Path(tempfile.mkdtemp()))
     os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = connection
+    from airflow_provider_logto.auth.masking import _airflow_masker
     from airflow_provider_logto.hooks.logto import LogtoHook
-    from airflow_provider_logto.masking import _airflow_masker
 
     logging.getLogger("airflow_provider_logto").setLevel(logging.WARNING)  # one INFO line per fetch is noise here
     hook = LogtoHook("logto_bench")

@@ -23,8 +23,8 @@ from airflow_provider_logto.compat import (
     CONNECTION_FORM_IS_DECLARATIVE,
     CONNECTION_FORM_NEEDS_FAB,
 )
-from airflow_provider_logto.config import LogtoSettings
-from airflow_provider_logto.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_logto.connection.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_logto.connection.settings import LogtoSettings
 from airflow_provider_logto.get_provider_info import get_provider_info
 from airflow_provider_logto.hooks.logto import LogtoHook
 

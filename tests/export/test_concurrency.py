@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from airflow_provider_logto.concurrency import AdaptiveLimiter
 from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
+from airflow_provider_logto.listing.concurrency import AdaptiveLimiter
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.helpers import HookFactory
 
@@ -58,7 +58,7 @@ def test_a_429_halves_the_concurrency_pauses_and_the_call_is_run_again() -> None
 
 
 def test_a_burst_of_429s_halves_once_and_growth_is_slow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("airflow_provider_logto.concurrency.GROWTH_INTERVAL", 0.05)
+    monkeypatch.setattr("airflow_provider_logto.listing.concurrency.GROWTH_INTERVAL", 0.05)
     limiter = AdaptiveLimiter(8)
     for _ in range(8):
         limiter.throttled(0.0)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_logto.consistency import ListingConsistency
 from airflow_provider_logto.hooks.logto import LogtoHook
+from airflow_provider_logto.listing.consistency import ListingConsistency
 from airflow_provider_logto.operators.export import LogtoExportOperator
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.export.conftest import add_users

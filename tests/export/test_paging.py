@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from airflow_provider_logto import paging
 from airflow_provider_logto.exceptions import LogtoUsageError
 from airflow_provider_logto.hooks.logto import LogtoHook
+from airflow_provider_logto.listing import paging
 from airflow_provider_logto.testing import LogtoEmulator
 from tests.export.conftest import add_users
 
@@ -86,7 +86,7 @@ def test_progress_is_logged_with_rate_and_eta(emulator: LogtoEmulator, hook: Log
                                               caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(paging, "PROGRESS_INTERVAL", 0.0)
     add_users(emulator, 300)
-    with caplog.at_level(logging.INFO, logger="airflow_provider_logto.paging"):
+    with caplog.at_level(logging.INFO, logger="airflow_provider_logto.listing.paging"):
         list(hook.management_paginate_concurrently("/users", page_size=100))
     lines = [record.getMessage() for record in caplog.records if "items/s" in record.getMessage()]
     assert lines and "of ~300" in lines[0] and "page(s)" in lines[0] and "ETA" in lines[0]

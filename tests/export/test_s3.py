@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_logto import storage
 from airflow_provider_logto.exceptions import (
     LogtoConnectionError,
     LogtoError,
     LogtoUsageError,
 )
 from airflow_provider_logto.operators.export import LogtoExportOperator
+from airflow_provider_logto.storage import writer as storage
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from tests.export.conftest import add_users
 from tests.helpers import HookFactory

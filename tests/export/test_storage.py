@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
 from airflow_provider_logto.operators.export import LogtoExportOperator
-from airflow_provider_logto.storage import (
+from airflow_provider_logto.storage.writer import (
     FileSystemWriter,
     LocalFileWriter,
     open_export_writer,

@@ -103,7 +103,7 @@ def test_masking_many_tokens_keeps_one_pattern_per_signing_key(emulator: LogtoEm
                                                                connect: HookFactory) -> None:
     from airflow.providers.common.compat.sdk import redact
 
-    from airflow_provider_logto.masking import _airflow_masker
+    from airflow_provider_logto.auth.masking import _airflow_masker
 
     masker = _airflow_masker()
     hook = connect(management_app)
@@ -176,7 +176,7 @@ def test_a_forked_child_does_not_share_the_parents_connections(emulator: LogtoEm
 
 
 def test_expired_tokens_are_evicted(emulator: LogtoEmulator, shop_app: M2MApp, connect: HookFactory) -> None:
-    from airflow_provider_logto.tokens import TOKEN_CACHE
+    from airflow_provider_logto.auth.tokens import TOKEN_CACHE
 
     emulator.set_access_token_ttl("https://shopping.api", 1)
     hook = connect(shop_app, resource="https://shopping.api")

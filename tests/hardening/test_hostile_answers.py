@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from airflow_provider_logto.auth.tokens import FALLBACK_LIFETIME
 from airflow_provider_logto.exceptions import LogtoApiError, LogtoTokenError, LogtoTransportError
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.tokens import FALLBACK_LIFETIME
 from tests.hardening.conftest import HostileHook
 from tests.hardening.hostile import HostileServer, Reply, token_answer
 from tests.helpers import HookFactory

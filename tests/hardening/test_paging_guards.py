@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from airflow_provider_logto import paging
-from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
 from airflow_provider_logto.exceptions import LogtoApiError
+from airflow_provider_logto.listing import paging
+from airflow_provider_logto.listing.concurrency import DEFAULT_MAX_CONCURRENCY
 from airflow_provider_logto.operators.export import LogtoExportOperator
 from airflow_provider_logto.operators.management import LogtoManagementApiOperator
 from tests.hardening.conftest import HostileHook

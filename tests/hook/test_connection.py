@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_logto.config import LogtoSettings
-from airflow_provider_logto.connection_form import CONN_FIELDS
+from airflow_provider_logto.connection.form import CONN_FIELDS
+from airflow_provider_logto.connection.settings import LogtoSettings
 from airflow_provider_logto.exceptions import LogtoConnectionError
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_logto.auth.tokens import TOKEN_CACHE
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.tokens import TOKEN_CACHE
 from tests.helpers import HookFactory, token_requests
 
 

@@ -203,7 +203,7 @@ def test_importing_operator_modules_stays_cheap() -> None:
             "added = set(sys.modules) - before\n"
             "print(sorted(m for m in added if not m.startswith('airflow_provider_logto')))\n"
             "print(sorted(m for m in ('requests', 'urllib3', 'airflow_provider_logto.hooks.logto',"
-            " 'airflow_provider_logto.tokens', 'jwt') if m in added))\n")
+            " 'airflow_provider_logto.auth.tokens', 'jwt') if m in added))\n")
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True
                            ).stdout.strip().splitlines()
     assert lines[-2] == "[]", f"operator modules import third-party modules: {lines[-2]}"

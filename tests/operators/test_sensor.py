@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_logto.conditions import ResponseCondition
 from airflow_provider_logto.exceptions import LogtoError, LogtoUsageError
 from airflow_provider_logto.sensors.management import LogtoManagementApiSensor
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
+from airflow_provider_logto.triggers.conditions import ResponseCondition
 from airflow_provider_logto.triggers.management import LogtoManagementApiTrigger
 from tests.helpers import HookFactory
 

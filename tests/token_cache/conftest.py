@@ -8,8 +8,8 @@ import pytest
 @pytest.fixture(autouse=True)
 def fresh_warnings() -> Iterator[None]:
     """Cache problems are logged once per process; each test starts as a fresh process would."""
-    from airflow_provider_logto import token_cache
+    from airflow_provider_logto.auth.token_cache import stored
 
-    token_cache._warned.clear()
+    stored._warned.clear()
     yield
-    token_cache._warned.clear()
+    stored._warned.clear()

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_logto.auth.token_cache.deployment import DeploymentVariableTier
+from airflow_provider_logto.auth.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.shared import key_id
+from airflow_provider_logto.auth.token_cache.stored import StoredToken, through_tiers
+from airflow_provider_logto.auth.tokens import TOKEN_CACHE
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.token_cache import StoredToken, key_id, through_tiers
-from airflow_provider_logto.token_cache.deployment import DeploymentVariableTier
-from airflow_provider_logto.token_cache.sealing import Sealer
-from airflow_provider_logto.tokens import TOKEN_CACHE
 from tests.helpers import HookFactory
 
 IDENT = key_id(["https://tenant.example", "app", "secret-hash", "https://default.logto.app/api", ["all"], None])

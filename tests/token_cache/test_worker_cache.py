@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_logto.auth.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.shared import key_id
+from airflow_provider_logto.auth.token_cache.stored import StoredToken
+from airflow_provider_logto.auth.token_cache.worker import configured_directory
+from airflow_provider_logto.auth.tokens import TOKEN_CACHE
 from airflow_provider_logto.exceptions import LogtoConnectionError
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from airflow_provider_logto.token_cache import StoredToken, key_id
-from airflow_provider_logto.token_cache.sealing import Sealer
-from airflow_provider_logto.token_cache.worker import configured_directory
-from airflow_provider_logto.tokens import TOKEN_CACHE
 from tests.helpers import HookFactory
 
 MANAGEMENT = "https://default.logto.app/api"

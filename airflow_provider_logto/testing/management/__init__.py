@@ -1,7 +1,4 @@
 """The emulated Logto Management API under ``/api``, split by entity as Logto splits ``packages/core/src/routes``:
 ``users``, ``roles``, ``applications``, ``resources`` and ``organizations`` (with the organization template),
-``guard`` (body, pagination, search) and a small ``router``."""
-
-from airflow_provider_logto.testing.management.router import ManagementApi
-
-__all__ = ["ManagementApi"]
+``guard`` (body, pagination, search), ``routes`` (what each entity module registers) and the ``router`` that
+serves them."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from airflow_provider_logto.testing.errors import LogtoApiError, api_error
+from airflow_provider_logto.testing.errors import InternalServerError, LogtoApiError, api_error
 from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.search import (
     Search,
@@ -279,3 +279,9 @@ def query_flag(query: Mapping[str, list[str]], name: str) -> bool:
     """``yes()`` from @silverhand/essentials: ``true``, ``1``, ``yes`` and ``y`` (any case) are true."""
     values = query.get(name) or [""]
     return values[0].lower() in ("true", "1", "yes", "y")
+
+
+def require_changes(values: dict[str, Any]) -> None:
+    """An update with nothing to set: Logto builds ``update … set  where …``, which PostgreSQL refuses (500)."""
+    if not values:
+        raise InternalServerError("empty update statement")

@@ -19,13 +19,11 @@ from airflow_provider_logto.testing.management.guard import (
     keyword_filter,
     page_of,
     query_flag,
+    require_changes,
     string_ids,
 )
-from airflow_provider_logto.testing.management.router import Routes
-from airflow_provider_logto.testing.management.users import (
-    USER_SEARCH_FIELDS,
-    require_changes,
-)
+from airflow_provider_logto.testing.management.routes import Routes
+from airflow_provider_logto.testing.search import USER_SEARCH_FIELDS
 from airflow_provider_logto.testing.state import ROLE_TYPES, TenantState
 
 _ORGANIZATION = (

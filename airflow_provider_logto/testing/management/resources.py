@@ -11,10 +11,10 @@ from airflow_provider_logto.testing.management.guard import (
     guard_body,
     page_of,
     query_flag,
+    require_changes,
     searched,
 )
-from airflow_provider_logto.testing.management.router import Routes
-from airflow_provider_logto.testing.management.users import require_changes
+from airflow_provider_logto.testing.management.routes import Routes
 from airflow_provider_logto.testing.state import TenantState
 
 _CREATE_RESOURCE = (

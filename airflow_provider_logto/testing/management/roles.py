@@ -11,15 +11,12 @@ from airflow_provider_logto.testing.management.guard import (
     guard_body,
     guard_error,
     page_of,
+    require_changes,
     searched,
     string_ids,
 )
-from airflow_provider_logto.testing.management.router import Routes
-from airflow_provider_logto.testing.management.users import (
-    ROLE_SEARCH_FIELDS,
-    USER_SEARCH_FIELDS,
-    require_changes,
-)
+from airflow_provider_logto.testing.management.routes import Routes
+from airflow_provider_logto.testing.search import ROLE_SEARCH_FIELDS, USER_SEARCH_FIELDS
 from airflow_provider_logto.testing.state import ROLE_TYPES, TenantState
 
 APPLICATION_SEARCH_FIELDS = ("id", "name", "description")

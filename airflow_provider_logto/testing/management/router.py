@@ -8,9 +8,6 @@ Management API with scope ``all``. Errors become Logto's bodies here: ``RequestE
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_logto.testing.errors import (
@@ -19,11 +16,12 @@ from airflow_provider_logto.testing.errors import (
     api_error,
 )
 from airflow_provider_logto.testing.http import Request, Response
+from airflow_provider_logto.testing.management import applications, organizations, resources, roles, users
 from airflow_provider_logto.testing.management.guard import BodyParseError
+from airflow_provider_logto.testing.management.routes import Route
 from airflow_provider_logto.testing.state import MANAGEMENT_API_SCOPE, TenantState
 from airflow_provider_logto.testing.verification import TokenRejected, TokenVerifier
 
-Handler = Callable[..., Response]
 # How a router turns a violated constraint into an answer: the organization routers' ``errorHandler``
 # (``routes/organization/utils.ts``) first, else ``koa-slonik-error-handler``.
 _CONSTRAINT_ERRORS: dict[str, dict[str, tuple[str, int]]] = {
@@ -33,28 +31,6 @@ _CONSTRAINT_ERRORS: dict[str, dict[str, tuple[str, int]]] = {
     "default": {"foreign_key": ("entity.relation_foreign_key_not_found", 404),
                 "check": ("entity.db_constraint_violated", 422)},
 }
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    family: str
-
-
-class Routes:
-    """What each entity module registers its handlers on."""
-
-    def __init__(self, family: str = "default") -> None:
-        self.family = family
-        self.routes: list[Route] = []
-
-    def add(self, method: str, path: str, handler: Handler) -> None:
-        """``path`` as Logto writes it under ``/api`` (``/users/{user_id}``); params become handler kwargs."""
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-        self.routes.append(Route(method, path, re.compile(f"/api{regex}"), handler, self.family))
 
 
 def _bucket(path: str) -> tuple[str, int]:
@@ -67,14 +43,6 @@ class ManagementApi:
     applications, resources), each registered in Logto's order."""
 
     def __init__(self, state: TenantState, verifier: TokenVerifier) -> None:
-        from airflow_provider_logto.testing.management import (
-            applications,
-            organizations,
-            resources,
-            roles,
-            users,
-        )
-
         self.state = state
         self.verifier = verifier
         self.routes: list[Route] = []

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
 
-from airflow_provider_logto.testing.errors import InternalServerError, api_error
+from airflow_provider_logto.testing.errors import api_error
 from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     EMAIL,
@@ -17,16 +16,15 @@ from airflow_provider_logto.testing.management.guard import (
     page_of,
     paged,
     query_flag,
+    require_changes,
     search_of,
     searched,
     string_ids,
 )
-from airflow_provider_logto.testing.management.router import Routes
-from airflow_provider_logto.testing.search import select
+from airflow_provider_logto.testing.management.routes import Routes
+from airflow_provider_logto.testing.search import ROLE_SEARCH_FIELDS, USER_SEARCH_FIELDS, select
 from airflow_provider_logto.testing.state import TenantState
 
-USER_SEARCH_FIELDS = ("id", "primaryEmail", "primaryPhone", "username", "name")
-ROLE_SEARCH_FIELDS = ("id", "name", "description")
 PASSWORD_ALGORITHMS = ("Argon2i", "Argon2id", "Argon2d", "SHA1", "SHA256", "MD5", "Bcrypt", "Legacy")
 PLAIN_TEXT = "plain"  # how the emulator keeps a password it was given in clear (Logto would hash it)
 _DIGESTS = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256}
@@ -60,12 +58,6 @@ def _password_matches(stored: tuple[str, str] | None, password: str) -> bool:
         return hmac.compare_digest(value.encode(), password.encode())
     hasher = _DIGESTS.get(algorithm)
     return hasher is not None and hmac.compare_digest(value.lower(), hasher(password.encode()).hexdigest())
-
-
-def require_changes(values: dict[str, Any]) -> None:
-    """An update with nothing to set: Logto builds ``update … set  where …``, which PostgreSQL refuses (500)."""
-    if not values:
-        raise InternalServerError("empty update statement")
 
 
 def routes(state: TenantState) -> Routes:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from airflow_provider_logto.connection_form import (
+from airflow_provider_logto.connection.form import (
     CLIENT_AUTH_METHODS,
     CONN_FIELDS,
     DEFAULT_MAX_ATTEMPTS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from airflow_provider_logto.token_cache import StoredToken
+from airflow_provider_logto.auth.token_cache.stored import StoredToken
 
 _MAGIC = b"LTC1"  # format version
 _SALT = b"airflow-provider-logto token cache v1"

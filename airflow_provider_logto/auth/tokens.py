@@ -35,13 +35,14 @@ from urllib.parse import quote
 
 import requests
 
-from airflow_provider_logto.access_token import AccessToken
-from airflow_provider_logto.config import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
+from airflow_provider_logto.auth.access_token import AccessToken
+from airflow_provider_logto.auth.masking import mask_token
+from airflow_provider_logto.auth.token_cache.shared import SharedTokenCache
+from airflow_provider_logto.auth.token_cache.stored import StoredToken
+from airflow_provider_logto.client.retrying import RetryingSender, attempt_timeout
+from airflow_provider_logto.client.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none, read_body
+from airflow_provider_logto.connection.settings import MANAGEMENT_API_ROLE, MANAGEMENT_API_SCOPE, LogtoSettings
 from airflow_provider_logto.exceptions import LogtoScopeError, LogtoTokenError
-from airflow_provider_logto.masking import mask_token
-from airflow_provider_logto.retrying import RetryingSender, attempt_timeout
-from airflow_provider_logto.token_cache import SharedTokenCache, StoredToken
-from airflow_provider_logto.transport import REQUEST_ID_HEADER, HeaderAuth, excerpt, json_or_none, read_body
 
 MAX_LEEWAY = 60.0
 FALLBACK_LIFETIME = 60  # seconds a token is used when Logto's expires_in is missing or unusable

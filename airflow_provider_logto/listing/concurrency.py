@@ -2,7 +2,7 @@
 
 :class:`AdaptiveLimiter` runs callables from many threads while bounding how many run at once. It is the one
 mechanism the provider uses wherever it sends Management API requests concurrently — the concurrent page
-fetcher (:mod:`airflow_provider_logto.paging`) and bulk writes alike:
+fetcher (:mod:`airflow_provider_logto.listing.paging`) and bulk writes alike:
 
 - **at most** ``limit`` calls run at a time; ``limit`` starts at ``max_concurrency``;
 - **back off on 429**: the first 429 of a burst halves ``limit`` (never below 1) and pauses every new start for
@@ -125,7 +125,7 @@ class AdaptiveLimiter:
                 result = function()
             except LogtoApiError as error:
                 # imported here: retrying loads the HTTP stack, which DAG parsing should not pay for
-                from airflow_provider_logto.retrying import TOKEN_QUOTA_CODE
+                from airflow_provider_logto.client.retrying import TOKEN_QUOTA_CODE
 
                 self._release(succeeded=False)
                 if error.status != 429 or error.code == TOKEN_QUOTA_CODE:
@@ -166,7 +166,7 @@ class AdaptiveLimiter:
         session.hooks["response"].append(self._observe)
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        from airflow_provider_logto.retrying import TOKEN_QUOTA_CODE, retry_after
+        from airflow_provider_logto.client.retrying import TOKEN_QUOTA_CODE, retry_after
 
         if response.status_code == 429 and TOKEN_QUOTA_CODE not in response.text[:500]:
             self.throttled(retry_after(response))

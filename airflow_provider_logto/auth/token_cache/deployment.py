@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
-from airflow_provider_logto.token_cache import StoredToken, warn_once
-from airflow_provider_logto.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.stored import StoredToken, warn_once
 
 VARIABLE_PREFIX = "logto_token_cache_"
 CLAIM_SETTLE = 1.0  # seconds a claim must stay unchallenged before its owner fetches

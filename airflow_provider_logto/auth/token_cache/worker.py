@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from airflow_provider_logto.token_cache import StoredToken, warn_once
-from airflow_provider_logto.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.sealing import Sealer
+from airflow_provider_logto.auth.token_cache.stored import StoredToken, warn_once
 
 CONFIG_SECTION = "logto"
 CONFIG_KEY = "token_cache_dir"

@@ -30,7 +30,8 @@ import requests
 import tenacity
 from urllib3.exceptions import LocationParseError, NewConnectionError
 
-from airflow_provider_logto.config import RetrySettings
+from airflow_provider_logto.client.transport import BodyTooLargeError
+from airflow_provider_logto.connection.settings import RetrySettings
 from airflow_provider_logto.exceptions import (
     OUTCOME_UNKNOWN_NOTE,
     TRANSIENT_STATUSES,
@@ -39,7 +40,6 @@ from airflow_provider_logto.exceptions import (
     LogtoTransportError,
     LogtoUnsafeUrlError,
 )
-from airflow_provider_logto.transport import BodyTooLargeError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_QUOTA_CODE = "auth.exceed_token_limit"

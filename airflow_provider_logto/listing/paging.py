@@ -2,11 +2,11 @@
 in memory, sequentially (``max_concurrency=1``, what ``LogtoHook.management_paginate`` uses) or concurrently.
 
 :class:`ConcurrentListing` reads the first page alone to learn ``Total-Number``, then the others through a
-thread pool gated by one :class:`~airflow_provider_logto.concurrency.AdaptiveLimiter` (bounded, adaptive on 429,
+thread pool gated by one :class:`~airflow_provider_logto.listing.concurrency.AdaptiveLimiter` (bounded, adaptive on 429,
 optionally paced), and yields the items in list order. At most ``2 × max_concurrency`` pages are requested but
 not yet consumed (one with ``max_concurrency=1``: a sequential read asks for a page only when the one before has
 been consumed), so memory holds a bounded number of pages whatever the list's length. Each item is yielded once
-(see :mod:`airflow_provider_logto.consistency` for the exact guarantee and the count of possible misses), and
+(see :mod:`airflow_provider_logto.listing.consistency` for the exact guarantee and the count of possible misses), and
 progress — items, pages, rate, ETA — is logged at INFO every ``PROGRESS_INTERVAL`` seconds.
 
 Where the list ends is decided by :class:`PageGuard`, page by page in list order, so that a server cannot make a
@@ -27,19 +27,44 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_logto.concurrency import (
+from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
+from airflow_provider_logto.listing.concurrency import (
     DEFAULT_MAX_CONCURRENCY,
     AdaptiveLimiter,
     check_concurrency_arguments,
 )
-from airflow_provider_logto.consistency import ConsistencyReport, ListingConsistency
-from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
+from airflow_provider_logto.listing.consistency import ConsistencyReport, ListingConsistency
 
-if TYPE_CHECKING:
-    from airflow_provider_logto.hooks.logto import LogtoHook
+
+class SessionHook(Protocol):
+    """A hook with a session the limiter can watch, closed when the work is done."""
+
+    def get_conn(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class PageAnswer(Protocol):
+    """One answer of a Management API GET, as the listing reads it."""
+
+    @property
+    def body(self) -> Any: ...
+
+    @property
+    def total(self) -> int | None: ...
+
+
+class ListingHook(SessionHook, Protocol):
+    """What the listing engine needs of a hook: a session and one GET of a Management API page. ``LogtoHook`` is
+    one; the engine never names it, so that the hook can use the engine without an import cycle."""
+
+    def management_get(self, endpoint: str, *, params: Mapping[str, Any] | None = None) -> PageAnswer: ...
+
+
+HookT = TypeVar("HookT", bound=SessionHook)
 
 MAX_PAGE_SIZE = 100
 MAX_PAGES = 10_000  # pages one listing may read (1,000,000 items at page_size 100); more is an error
@@ -94,17 +119,17 @@ def is_users_list(endpoint: str) -> bool:
     return urlsplit(endpoint).path.rstrip("/") in ("/users", "/api/users")
 
 
-class HookPerThread:
+class HookPerThread(Generic[HookT]):
     """One hook per thread, each session watched by the limiter; all closed together."""
 
-    def __init__(self, factory: Callable[[], LogtoHook], limiter: AdaptiveLimiter) -> None:
+    def __init__(self, factory: Callable[[], HookT], limiter: AdaptiveLimiter) -> None:
         self._factory = factory
         self._limiter = limiter
         self._local = threading.local()
-        self._hooks: list[LogtoHook] = []
+        self._hooks: list[HookT] = []
         self._lock = threading.Lock()
 
-    def get(self) -> LogtoHook:
+    def get(self) -> HookT:
         hook = getattr(self._local, "hook", None)
         if hook is None:
             hook = self._local.hook = self._factory()
@@ -217,7 +242,7 @@ class ConcurrentListing:
     :param max_pages: the most pages this read may request (default ``MAX_PAGES``); past it the read fails.
     """
 
-    def __init__(self, hook_factory: Callable[[], LogtoHook], endpoint: str, *,
+    def __init__(self, hook_factory: Callable[[], ListingHook], endpoint: str, *,
                  params: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE,
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_requests_per_second: float | None = None,
                  first_page: int | None = None, last_page: int | None = None, what: str | None = None,
