@@ -21,7 +21,7 @@ MATRIX_TESTS := tests/hook tests/operators tests/dags tests/sync/test_example_da
 MATRIX_MARKERS := not full_suite_only
 # One venv per line holding only that Airflow, as a deployment has it; then the built wheel goes in.
 MATRIX := .venv-matrix
-WHEEL_SOURCES := pyproject.toml README.md $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
+WHEEL_SOURCES := pyproject.toml README.md LICENSE NOTICE MANIFEST.in CHANGELOG.md airflow_provider_logto/py.typed $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
 
 .PHONY: demo test test-matrix airflow-lines lint bench emulator constraints dist $(addprefix leg-,$(AIRFLOW_LINES)) \
 	$(addprefix constraints-,$(AIRFLOW_LINES))
@@ -83,9 +83,11 @@ $(MATRIX)/%/.installed: $(call constraints,%) dist/.built
 	touch $@
 
 # leg-<line>: the newest line runs the installation checks (its whole suite runs in `make test`); older lines
-# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg.
+# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg. `-P` and
+# `--import-mode=append` keep the checkout off the front of sys.path, so the tests import the installed wheel (and
+# read its metadata), not the source tree or the egg-info `make dist` leaves in it.
 $(addprefix leg-,$(AIRFLOW_LINES)): leg-%: $(MATRIX)/%/.installed
-	LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -m pytest -p no:cacheprovider \
+	LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -P -m pytest -p no:cacheprovider --import-mode=append \
 	  $(if $(filter $(NEWEST),$*),tests/test_packaging.py,$(MATRIX_TESTS)) -m '$(MATRIX_MARKERS)'
 
 test-matrix: $(addprefix leg-,$(AIRFLOW_LINES))
