@@ -23,7 +23,7 @@ MATRIX_MARKERS := not full_suite_only
 MATRIX := .venv-matrix
 WHEEL_SOURCES := pyproject.toml README.md LICENSE NOTICE MANIFEST.in CHANGELOG.md airflow_provider_logto/py.typed $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: demo test test-matrix airflow-lines lint bench emulator constraints dist $(addprefix leg-,$(AIRFLOW_LINES)) \
+.PHONY: demo test test-matrix airflow-lines lint bench emulator constraints dist docs-screenshots $(addprefix leg-,$(AIRFLOW_LINES)) \
 	$(addprefix constraints-,$(AIRFLOW_LINES))
 
 $(STAMP): pyproject.toml $(call constraints,$(NEWEST))
@@ -59,6 +59,11 @@ bench: $(STAMP)
 
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing
+
+# The connection-form pictures in docs/connections/, taken in the Airflow 3 UI with headless chromium (not run by
+# CI; needs `apt-get install chromium pngquant`, node and npm).
+docs-screenshots: $(STAMP)
+	$(BIN)/python tests/screenshots/connection_form.py
 
 # --- every supported Airflow line, from the built wheel -------------------------------------------------------
 # Wheel and sdist, built in isolation and checked (metadata, README rendering) by twine.
