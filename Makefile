@@ -15,7 +15,7 @@ OLDER_EXTRAS := test
 extras = $(if $(filter $(NEWEST),$(1)),$(NEWEST_EXTRAS),$(OLDER_EXTRAS))
 constraints = constraints/airflow-$(1).txt
 
-# What every older line runs (README "Development" lists it). Tests in these paths that need what only the newest
+# What every older line runs (docs/development.md lists it). Tests in these paths that need what only the newest
 # line installs (or that need not repeat per line) carry @pytest.mark.full_suite_only.
 MATRIX_TESTS := tests/hook tests/operators tests/dags tests/sync/test_example_dag.py tests/compat tests/test_packaging.py
 MATRIX_MARKERS := not full_suite_only
