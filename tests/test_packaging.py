@@ -77,19 +77,17 @@ def test_installing_the_wheel_left_the_deployment_unchanged() -> None:
     assert not direct_url.get("dir_info", {}).get("editable"), "this venv should hold the wheel, not the source tree"
 
 
-def _is_editable() -> bool:
-    direct_url = json.loads(distribution("airflow-provider-logto").read_text("direct_url.json") or "{}")
-    return bool(direct_url.get("dir_info", {}).get("editable"))
-
-
 def test_installed_distribution_ships_the_licence_and_py_typed() -> None:
     """What ``pip install`` of the wheel puts on a user's machine: the Apache-2.0 text and NOTICE in the
     distribution's metadata (PEP 639) and ``py.typed`` beside the package (PEP 561), so type checkers use the
     provider's annotations. Runs against the installed wheel in ``make leg-<newest>``."""
-    if _is_editable():
-        pytest.skip("an editable install (make test): the wheel's contents are checked by the newest line's leg "
-                    "and by test_wheel_and_sdist_build_and_pass_twine_check")
+    package_dir = Path(airflow_provider_logto.__file__).parent
+    if package_dir.parent == ROOT:
+        assert RECORDS is None, "a make test-matrix leg must import the installed wheel, not the source tree"
+        pytest.skip("the package comes from the source tree (make test): the wheel's contents are checked by the "
+                    "newest line's leg and by test_wheel_and_sdist_build_and_pass_twine_check")
     dist = distribution("airflow-provider-logto")
+    assert Path(str(dist.locate_file("airflow_provider_logto"))) == package_dir, "metadata of another copy"
     assert dist.metadata["License-Expression"] == "Apache-2.0"
     assert sorted(dist.metadata.get_all("License-File") or []) == ["LICENSE", "NOTICE"]
     licence = dist.read_text("licenses/LICENSE") or ""
@@ -98,9 +96,7 @@ def test_installed_distribution_ships_the_licence_and_py_typed() -> None:
     assert "airflow-provider-logto" in (dist.read_text("licenses/NOTICE") or "")
     recorded = {str(path) for path in dist.files or []}
     assert "airflow_provider_logto/py.typed" in recorded
-    package_dir = Path(airflow_provider_logto.__file__).parent
     assert (package_dir / "py.typed").is_file()
-    assert package_dir.parent != ROOT, "this test must see the installed wheel, not the source tree"
 
 
 @pytest.mark.full_suite_only
@@ -135,4 +131,5 @@ def test_wheel_and_sdist_build_and_pass_twine_check(tmp_path: Path) -> None:
         members = {Path(m).relative_to(f"airflow_provider_logto-{__version__}").as_posix()
                    for m in archive.getnames() if "/" in m}
     assert {"pyproject.toml", "README.md", "airflow_provider_logto/__init__.py"} <= members
-    assert {"LICENSE", "NOTICE", "CHANGELOG.md", "airflow_provider_logto/py.typed"} <= members
+    assert {"LICENSE", "NOTICE", "CHANGELOG.md", "airflow_provider_logto/py.typed", "docs/index.md",
+            "docs/connections/logto.md", "docs/connections/logto-connection-form.png"} <= members
