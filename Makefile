@@ -88,11 +88,12 @@ $(MATRIX)/%/.installed: $(call constraints,%) dist/.built
 	touch $@
 
 # leg-<line>: the newest line runs the installation checks (its whole suite runs in `make test`); older lines
-# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg. `-P` and
-# `--import-mode=append` keep the checkout off the front of sys.path, so the tests import the installed wheel (and
-# read its metadata), not the source tree or the egg-info `make dist` leaves in it.
+# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg. PYTHONSAFEPATH (for the
+# subprocesses the tests start too) and `--import-mode=append` keep the checkout off the front of sys.path, so the
+# tests import the installed wheel (and read its metadata), not the source tree or the egg-info `make dist` leaves.
 $(addprefix leg-,$(AIRFLOW_LINES)): leg-%: $(MATRIX)/%/.installed
-	LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -P -m pytest -p no:cacheprovider --import-mode=append \
+	PYTHONSAFEPATH=1 LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -m pytest -p no:cacheprovider \
+	  --import-mode=append \
 	  $(if $(filter $(NEWEST),$*),tests/test_packaging.py,$(MATRIX_TESTS)) -m '$(MATRIX_MARKERS)'
 
 test-matrix: $(addprefix leg-,$(AIRFLOW_LINES))
