@@ -43,7 +43,10 @@ def test_connection_examples_parse(name: str, value: str, monkeypatch: pytest.Mo
     document = json.loads(value.replace("<app id>", "app-id").replace("<app secret>", "app-secret-value"))
     monkeypatch.setenv("AIRFLOW_CONN_README", json.dumps(document))
     settings = LogtoHook("readme").settings
-    assert settings.management_api_resource in ("https://abc123.logto.app/api", "https://default.logto.app/api")
+    # As the connection page documents: the tenant_id extra, else the tenant of a Logto Cloud host, else "default".
+    cloud = re.fullmatch(r"https://([a-z0-9-]+)\.logto\.app/?", document["host"])
+    tenant = (document.get("extra") or {}).get("tenant_id") or (cloud.group(1) if cloud else "default")
+    assert settings.management_api_resource == f"https://{tenant}.logto.app/api"
 
 
 def test_examples_exist() -> None:
