@@ -127,7 +127,8 @@ class _Index:
             if size == 1:
                 page.append(self.records[index])
                 continue
-            rotation = rotations.setdefault(first, rng.randrange(size))
+            # a pair only flips (a rotation could undo the flip); longer runs also start at a random place
+            rotation = rotations.setdefault(first, rng.randrange(size) if size > 2 else 0)
             local = (end - 1 - index + rotation) % size  # 0 = the run's newest-first slot
             if turn % 2:
                 local = size - 1 - local
