@@ -74,7 +74,7 @@ def is_credential_name(name: str) -> bool:
 
 
 def _is_credential(name: str, value: Any, in_mfa: bool) -> bool:
-    if isinstance(value, bool) or value is None or value == "":
+    if isinstance(value, bool) or value is None or value in ("", REDACTED):
         return False
     if in_mfa and name in _MFA_SECRET_NAMES:
         return True
@@ -100,7 +100,7 @@ class _Redactor:
             return {key: self.field(key, item, in_mfa) for key, item in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(item, in_mfa, credential) for item in value]
-        if credential and not isinstance(value, bool) and value is not None and value != "":
+        if credential and not isinstance(value, bool) and value is not None and value not in ("", REDACTED):
             self.count += 1
             return REDACTED
         if isinstance(value, str):
