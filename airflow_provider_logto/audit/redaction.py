@@ -96,9 +96,10 @@ class _Redactor:
 
     def value(self, value: Any, in_mfa: bool, credential: bool) -> Any:
         """``value`` redacted; ``credential``: it sits under a credential name (its scalars go entirely)."""
-        if isinstance(value, Mapping):
-            return {key: self.field(key, item, in_mfa) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, dict):  # JSON: dicts, lists and scalars (Mapping checks cost 3x more)
+            field = self.field
+            return {key: field(key, item, in_mfa) for key, item in value.items()}
+        if isinstance(value, list):
             return [self.value(item, in_mfa, credential) for item in value]
         if credential and not isinstance(value, bool) and value is not None and value not in ("", REDACTED):
             self.count += 1
@@ -110,9 +111,9 @@ class _Redactor:
     def field(self, name: Any, value: Any, in_mfa: bool) -> Any:
         if not isinstance(name, str):
             return self.value(value, in_mfa, False)
-        if isinstance(value, (Mapping, list, tuple)):
+        if isinstance(value, (dict, list)):
             inside_mfa = in_mfa or name == _MFA_CONTAINER
-            scalar_secrets = isinstance(value, (list, tuple)) and _is_credential(name, "x", inside_mfa)
+            scalar_secrets = isinstance(value, list) and _is_credential(name, "x", inside_mfa)
             return self.value(value, inside_mfa, scalar_secrets)
         if _is_credential(name, value, in_mfa):
             self.count += 1
@@ -143,5 +144,5 @@ def redact_entry(entry: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     """A deep copy of one audit-log entry with every credential value replaced by :data:`REDACTED`, same shape
     (keys in their places), and how many values were replaced."""
     redactor = _Redactor(registered_secrets(REDACTED))
-    copy = redactor.value(entry, False, False)
+    copy = redactor.value(dict(entry), False, False)
     return copy, redactor.count
