@@ -295,3 +295,21 @@ def test_basic_header_with_the_user_secret_is_rewritten_not_logged(emulator: Log
                                    "resource": emulator.management_api_resource}, timeout=10)
     assert response.status_code == 200
     assert header not in json.dumps(_token_entries(emulator))
+
+
+def test_demo_tenant_has_three_days_of_history(emulator: LogtoEmulator, api: Api) -> None:
+    from airflow_provider_logto.testing.seed import seed_demo
+
+    seed_demo(emulator, users=3)
+    response = _logs(api, page_size=100)
+    total = int(response.headers["Total-Number"])
+    assert 200 <= total <= 800
+    records = emulator.state.all_logs()
+    now = int(time.time() * 1000)
+    assert now - records[0].created_at > 60 * 3_600_000  # reaches back days, not minutes
+    payloads = [record.payload() for record in records]
+    assert any(p.get("params", {}).get("client_secret", "").startswith("#internal:") for p in payloads)
+    assert any(p["result"] == "Error" and "error" in p for p in payloads)
+    assert any(p["key"].startswith("Interaction.") and p.get("userId") for p in payloads)
+    times = [record.created_at for record in records]
+    assert len(set(times)) < len(times)  # some share a millisecond
