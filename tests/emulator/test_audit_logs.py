@@ -297,14 +297,17 @@ def test_basic_header_with_the_user_secret_is_rewritten_not_logged(emulator: Log
     assert header not in json.dumps(_token_entries(emulator))
 
 
-def test_demo_tenant_has_three_days_of_history(emulator: LogtoEmulator, api: Api) -> None:
+def test_demo_tenant_has_three_days_of_history() -> None:
     from airflow_provider_logto.testing.seed import seed_demo
 
-    seed_demo(emulator, users=3)
-    response = _logs(api, page_size=100)
-    total = int(response.headers["Total-Number"])
+    with LogtoEmulator() as emulator:
+        seed_demo(emulator, users=3)
+        app = emulator.add_m2m_app("reader")
+        api = Api(emulator, token_response(emulator, app, resource=emulator.management_api_resource,
+                                           scope="all").json()["access_token"])
+        total = int(_logs(api, page_size=100).headers["Total-Number"])
+        records = emulator.state.all_logs()
     assert 200 <= total <= 800
-    records = emulator.state.all_logs()
     now = int(time.time() * 1000)
     assert now - records[0].created_at > 60 * 3_600_000  # reaches back days, not minutes
     payloads = [record.payload() for record in records]
