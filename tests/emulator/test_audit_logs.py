@@ -316,3 +316,17 @@ def test_demo_tenant_has_three_days_of_history() -> None:
     assert any(p["key"].startswith("Interaction.") and p.get("userId") for p in payloads)
     times = [record.created_at for record in records]
     assert len(set(times)) < len(times)  # some share a millisecond
+
+
+def test_retention_keeps_every_filter_consistent(emulator: LogtoEmulator, api: Api) -> None:
+    base = int(time.time() * 1000) - 60_000
+    emulator.add_logs({"key": "RevokeToken", "created_at": base + n, "application_id": f"a{n % 2}",
+                       "user_id": f"u{n % 3}"} for n in range(30))
+    assert emulator.delete_logs_before(base + 12) == 12
+    for params, expected in (({"applicationId": "a0"}, 9), ({"userId": "u2"}, 6), ({"logKey": "RevokeToken"}, 18),
+                             ({"applicationId": "a1", "userId": "u1"}, 3)):
+        response = _logs(api, page_size=100, **params)
+        assert response.headers["Total-Number"] == str(expected), params
+        assert all(entry["createdAt"] >= base + 12 for entry in response.json())
+    assert emulator.delete_logs_before(base + 30) == 18
+    assert _logs(api, applicationId="a0").json() == []
