@@ -204,6 +204,7 @@ def test_client_secret_post_entry_holds_the_internal_secret_which_authenticates(
     assert params["grant_type"] == "client_credentials" and params["client_id"] == management_app.id
     internal = params["client_secret"]
     assert internal.startswith("#internal:") and internal != management_app.secret
+    assert internal == emulator.internal_secret(management_app.id)
     assert "error" not in payload
     assert list(payload) == sorted(payload, key=lambda k: (len(k), k))  # jsonb order
     # the internal secret works at the token endpoint (as on Logto), through Basic and through the form
