@@ -248,6 +248,36 @@ class LogtoEmulator:
                 raise ValueError(f"unknown organization roles {unknown}; add them with add_organization_role()")
             self.state.add_member_org_roles(organization_id, kind, ((member_id, by_name[r]) for r in roles))
 
+    # --- audit log -----------------------------------------------------------------------------------------
+    def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
+                user_id: str | None = None, result: str = "Success",
+                payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write one audit-log entry and return it as ``GET /api/logs/{id}`` will (``createdAt`` in epoch ms,
+        default now). Its payload is ``key``, ``result``, ``applicationId``/``userId`` when given, then
+        ``payload``'s fields (which win), keys in PostgreSQL ``jsonb`` order. Keys without one of Logto's audit
+        prefixes (``ExchangeTokenBy``, ``RevokeToken``, ``Interaction``, ``JwtCustomizer``, ``SamlApplication``,
+        ``Unknown``) are stored but not listed, as in Logto."""
+        record = self.state.build_log(key, created_at=created_at, application_id=application_id,
+                                      user_id=user_id, result=result, payload=payload)
+        self.state.insert_log(record)
+        return record.entry(self.tenant_id)
+
+    def add_logs(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Write many entries at once (millions: one sort, not one insertion each); each mapping holds
+        :meth:`add_log`'s arguments by name (``key`` required). Returns how many were written."""
+        records = [self.state.build_log(**entry) for entry in entries]
+        return self.state.insert_logs(records)
+
+    def internal_secret(self, app_id: str) -> str:
+        """The app's internal secret (``#internal:…``, Logto's ``applications.secret``): what a
+        ``client_secret_post`` entry's ``payload.params.client_secret`` holds, and a working secret for the app."""
+        self.state.get("applications", app_id)
+        return self.state.internal_secrets[app_id]
+
+    def delete_logs_before(self, created_at_ms: int) -> int:
+        """Retention, as Logto Cloud runs it: delete every entry older than ``created_at_ms``; how many went."""
+        return self.state.delete_logs_before(created_at_ms)
+
     # --- misbehaviour ---------------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, path: str = "*", **options: Any) -> Fault:
         """Inject a fault; see :meth:`FaultInjector.add` for the options (count, rate, status, retry_after, ...)."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from airflow_provider_logto.testing.emulator import LogtoEmulator
+from airflow_provider_logto.testing.history import seed_audit_history
 from airflow_provider_logto.testing.resource_server import (
     SHOPPING_API_INDICATOR,
     SHOPPING_API_SCOPES,
@@ -25,8 +26,10 @@ DEMO_APPS = (MANAGEMENT_APP, SHOPPING_APP)
 Credentials = Mapping[str, tuple[str, str]]
 
 
-def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials | None = None) -> dict[str, str]:
-    """Seed the demo apps (and ``users`` sample users); return ``{AIRFLOW_CONN_* name: value}``.
+def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials | None = None,
+              history_hours: int = 72) -> dict[str, str]:
+    """Seed the demo apps (and ``users`` sample users, and ``history_hours`` of audit-log history); return
+    ``{AIRFLOW_CONN_* name: value}``.
 
     ``logto_default`` is an app holding both the Management API role and a role on the shopping API, so every
     example DAG runs with it; ``logto_shopping`` holds only the shopping role and defaults to that API.
@@ -44,8 +47,11 @@ def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials 
 
     management_app = app(MANAGEMENT_APP, [MANAGEMENT_API_ROLE, SHOPPING_ROLE])
     shopping_app = app(SHOPPING_APP, [SHOPPING_ROLE])
-    for number in range(1, users + 1):
-        emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com", name=f"User {number}")
+    user_ids = [emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com",
+                                  name=f"User {number}")["id"] for number in range(1, users + 1)]
+    if history_hours:
+        seed_audit_history(emulator.state, [management_app, shopping_app], user_ids,
+                           emulator.management_api_resource, hours=history_hours)
     return {
         "AIRFLOW_CONN_LOGTO_DEFAULT": emulator.airflow_connection(management_app),
         "AIRFLOW_CONN_LOGTO_SHOPPING": emulator.airflow_connection(
