@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from airflow_provider_logto.testing import LogtoEmulator
 from airflow_provider_logto.testing.dag_runs import DagRunReport, run_dag
 
@@ -16,10 +18,28 @@ def _run(example_dags: dict[str, Any], dag_id: str, run_conf: dict | None = None
     return report
 
 
-def test_the_four_examples_are_there(example_dags: dict[str, Any]) -> None:
+def test_the_examples_are_there(example_dags: dict[str, Any]) -> None:
+    from airflow_provider_logto.compat import EVENT_DRIVEN_SCHEDULING
+
     assert set(example_dags) == {"example_logto_list_users", "example_logto_shopping_api",
                                  "example_logto_user_lifecycle", "example_logto_export_users",
-                                 "example_logto_export_large_tenant", "example_logto_user_sync"}
+                                 "example_logto_export_large_tenant", "example_logto_user_sync",
+                                 *(["example_logto_failed_token_requests"] if EVENT_DRIVEN_SCHEDULING else [])}
+
+
+def test_failed_token_requests_is_scheduled_on_a_watched_asset(example_dags: dict[str, Any]) -> None:
+    """The DAG is started by the triggerer (tests/deployment/test_events_deployment.py runs it for real)."""
+    from airflow_provider_logto.compat import EVENT_DRIVEN_SCHEDULING
+
+    if not EVENT_DRIVEN_SCHEDULING:
+        pytest.skip("event-driven scheduling needs Airflow 3; on 2.x the example defines no DAG")
+    dag = example_dags["example_logto_failed_token_requests"]
+    assets = dag.timetable.asset_condition.objects
+    assert [asset.name for asset in assets] == ["logto_failed_token_requests"]
+    classpath, kwargs = assets[0].watchers[0].trigger.serialize()
+    assert classpath == "airflow_provider_logto.triggers.audit_logs.LogtoAuditLogTrigger"
+    assert (kwargs["log_key"], kwargs["result"], kwargs["min_entries"]) == \
+        ("ExchangeTokenBy.ClientCredentials", "Error", 3)
 
 
 def test_list_users(example_dags: dict[str, Any], demo_tenant: LogtoEmulator) -> None:
