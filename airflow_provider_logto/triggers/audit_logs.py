@@ -73,7 +73,7 @@ class LogtoAuditLogTrigger(BaseEventTrigger):
                  application_id: str | None = None, user_id: str | None = None, result: str | None = None,
                  poll_interval: float = 30.0, min_entries: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+        from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
 
         # A trigger has no execute(): its arguments are checked here, so a mistake fails when the DAG is parsed.
         if result not in (*RESULTS, None):
@@ -240,8 +240,8 @@ def _starting_state(kwargs: dict[str, Any]) -> WatchState:
 
 def _failure_delay(error: Exception, failures: int, interval: float, conn_id: str) -> float:
     """Log a failed request to Logto and return how long to wait before the next one."""
-    from airflow_provider_logto.conditions import keeps_waiting
     from airflow_provider_logto.exceptions import LogtoError, scrub
+    from airflow_provider_logto.triggers.conditions import keeps_waiting
 
     if isinstance(error, LogtoError) and not keeps_waiting(error):  # messages are scrubbed of credentials
         log.error("Logto audit log poll failed and waiting will not fix it: %s. Fix the connection %r (its app "

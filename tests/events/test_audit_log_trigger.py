@@ -230,9 +230,7 @@ def test_five_watchers_with_the_same_logto_filters_share_one_poll(emulator: Logt
         polls = len(emulator.journal.entries(method="GET", path="/api/logs")) - before
         for _ in range(5):
             fail_token(emulator, victim)
-        got = []
-        for events in streams:
-            got.append([await events.next()])
+        got = [[await events.next()] for events in streams]
         for events in streams:
             await events.stop()
         for n in range(len(watches)):
