@@ -1,6 +1,6 @@
 """``LogtoAuditLogTrigger``: start DAGs on Logto activity — an ``AssetWatcher`` trigger over Logto's audit log.
 
-One poll loop reads the entries written since the last read (:func:`~airflow_provider_logto.audit.reader.read_window`
+One poll loop reads the entries written since the last read (Logto's first page, or the exact window reader
 from the watcher's floor, in a worker thread), and each trigger turns the new entries that match it into events
 (:class:`~airflow_provider_logto.audit.watch.WatchState`). On Airflow 3.3 the loop is shared by every trigger with
 the same connection, Logto filters and poll interval (``shared_stream_key``), and each trigger keeps its position
@@ -31,6 +31,7 @@ RESULTS = ("Success", "Error")
 MIN_POLL_INTERVAL = 1.0
 MAX_BACKOFF = 300.0  # seconds between polls while Logto answers 5xx/429 or cannot be reached
 DEFINITIVE_RETRY = 600.0  # seconds between attempts while the connection itself is wrong (secret, scope)
+PAGE_SIZE = 100  # Logto's largest page
 CHUNK = 1_000  # entries handed to the triggers at once while a long read (after downtime) goes on
 FUTURE_MS = 86_400_000  # a read ends a day after the triggerer's clock: Logto's clock may run ahead
 STATE_KEY_PREFIX = "logto_audit_log_watch"
@@ -227,15 +228,33 @@ def _starting_state(kwargs: dict[str, Any]) -> WatchState:
     from airflow_provider_logto.audit.watch import WatchState
     from airflow_provider_logto.hooks.logto import LogtoHook
 
-    query = _filters(kwargs)[1]
-    params = {"page": 1, "page_size": 100, "logKey": query.log_key, "applicationId": query.application_id,
-              "userId": query.user_id}
     hook = LogtoHook(logto_conn_id=kwargs["logto_conn_id"])
     try:
-        body = hook.management_get("/logs", params={k: v for k, v in params.items() if v is not None}).body
+        return WatchState.starting_after(_first_page(hook, _filters(kwargs)[1]))
     finally:
         hook.close()
-    return WatchState.starting_after(body if isinstance(body, list) else [])
+
+
+def _first_page(hook: LogtoHook, query: Any) -> list[dict[str, Any]]:
+    """Logto's newest entries for ``query`` (one request, newest first)."""
+    body = hook.management_get("/logs", params={"page": 1, "page_size": PAGE_SIZE, **query.params()}).body
+    if not isinstance(body, list) or not all(isinstance(entry, dict) and isinstance(entry.get("id"), str)
+                                             and isinstance(entry.get("createdAt"), int) for entry in body):
+        raise ValueError("Logto GET /logs answered something that is not a list of audit-log entries")
+    return body
+
+
+def _read_since(hook: LogtoHook, query: Any, floor: int, end_ms: int) -> Iterator[dict[str, Any]]:
+    """The entries at or after ``floor``, oldest first. A poll usually finds them all on Logto's first page —
+    which then holds an entry older than ``floor``, or the whole list — and costs that one request; more go
+    through the exact window reader."""
+    from airflow_provider_logto.audit.reader import read_window
+
+    page = _first_page(hook, query)
+    if len(page) < PAGE_SIZE or page[-1]["createdAt"] < floor:
+        return iter(sorted((entry for entry in page if entry["createdAt"] >= floor),
+                           key=lambda entry: (entry["createdAt"], entry["id"])))
+    return iter(read_window(hook, query, floor, end_ms, log=log))
 
 
 def _failure_delay(error: Exception, failures: int, interval: float, conn_id: str) -> float:
@@ -271,7 +290,6 @@ async def _poll(kwargs: dict[str, Any], key: Hashable) -> AsyncIterator[dict[str
     :data:`MAX_BACKOFF` with a log line each; a failure that waiting cannot fix (wrong secret, missing scope) is
     logged with its fix and tried again only every :data:`DEFINITIVE_RETRY` seconds, with a fresh connection.
     """
-    from airflow_provider_logto.audit.reader import read_window
     from airflow_provider_logto.hooks.logto import LogtoHook
 
     query = _filters(kwargs)[1]
@@ -290,8 +308,7 @@ async def _poll(kwargs: dict[str, Any], key: Hashable) -> AsyncIterator[dict[str
             try:
                 hook = hook or LogtoHook(logto_conn_id=kwargs["logto_conn_id"])
                 end_ms = int(time.time() * 1000) + FUTURE_MS
-                reader = await asyncio.to_thread(read_window, hook, query, floor, end_ms, log=log)
-                entries = iter(reader)
+                entries = await asyncio.to_thread(_read_since, hook, query, floor, end_ms)
                 chunk_number = 0
                 while True:
                     chunk = await asyncio.to_thread(_take, entries, CHUNK)
