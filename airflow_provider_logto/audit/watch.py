@@ -14,7 +14,7 @@ Matching entries that do not yet reach ``min_entries`` wait in ``pending`` (reda
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -87,15 +87,16 @@ class WatchState:
     pending: Pending = field(default_factory=Pending)
 
     @classmethod
-    def starting_after(cls, newest: Iterable[Mapping[str, Any]]) -> WatchState:
+    def starting_after(cls, newest: Sequence[Mapping[str, Any]], *, complete: bool) -> WatchState:
         """The state of a watcher that starts now: ``newest`` is Logto's first page (newest first) for its
-        filters, and every entry on it counts as examined. No entry at all: everything to come is new."""
+        filters, and every entry on it counts as examined; ``complete`` says the page holds the whole log (it was
+        not full). No entry at all: everything to come is new."""
         entries = [(str(entry["id"]), int(entry["createdAt"])) for entry in newest]
         if not entries:
             return cls()
         floor = max(created for _, created in entries) - LOOKBACK_MS
         oldest = min(created for _, created in entries)
-        if oldest >= floor:  # the page may not hold every entry of the lookback: start after its oldest ms
+        if not complete and oldest >= floor:  # entries of the lookback may lie beyond the page: start after it
             floor = oldest + 1
         return cls(floor=floor, seen={entry_id: created for entry_id, created in entries if created >= floor})
 

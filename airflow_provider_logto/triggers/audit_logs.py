@@ -230,7 +230,8 @@ def _starting_state(kwargs: dict[str, Any]) -> WatchState:
 
     hook = LogtoHook(logto_conn_id=kwargs["logto_conn_id"])
     try:
-        return WatchState.starting_after(_first_page(hook, _filters(kwargs)[1]))
+        page = _first_page(hook, _filters(kwargs)[1])
+        return WatchState.starting_after(page, complete=len(page) < PAGE_SIZE)
     finally:
         hook.close()
 
