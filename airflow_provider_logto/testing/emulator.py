@@ -195,6 +195,21 @@ class LogtoEmulator:
         self.state.get("applications", app_id)
         self.state.secret_expires_at[app_id] = int(time.time() * 1000) - 1
 
+    def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
+                user_id: str | None = None, result: str = "Success", payload: dict[str, Any] | None = None,
+                ) -> dict[str, Any]:
+        """An audit-log entry (``created_at`` in epoch ms, default now); returns the stored entry."""
+        return self.state.audit_log.add(key, created_at=created_at, application_id=application_id, user_id=user_id,
+                                        result=result, payload=payload)
+
+    def add_logs(self, entries: Iterable[dict[str, Any]]) -> int:
+        """Many audit-log entries (each the keyword arguments of :meth:`add_log`); returns how many."""
+        return self.state.audit_log.add_many(entries)
+
+    def delete_logs_before(self, created_at_ms: int) -> int:
+        """Retention: delete the entries older than ``created_at_ms``; returns how many."""
+        return self.state.audit_log.delete_before(created_at_ms)
+
     def add_user(self, username: str | None = None, *, primary_email: str | None = None,
                  primary_phone: str | None = None, name: str | None = None,
                  custom_data: Mapping[str, Any] | None = None, roles: Iterable[str] = ()) -> dict[str, Any]:
