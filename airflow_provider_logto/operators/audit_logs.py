@@ -73,6 +73,7 @@ class LogtoAuditLogExportOperator(BaseOperator):
     template_fields: Sequence[str] = ("destination", "start", "end", "log_key", "application_id", "user_id",
                                       "logto_conn_id", "destination_conn_id")
     ui_color = "#e4e0f7"
+    _lineage: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])  # set by execute
 
     def __init__(self, *, destination: str | ObjectStoragePath, start: datetime | str | None = None,
                  end: datetime | str | None = None, log_key: str | None = None, application_id: str | None = None,
@@ -95,6 +96,7 @@ class LogtoAuditLogExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.audit.reader import AuditLogQuery, read_window
         from airflow_provider_logto.hooks.logto import LogtoHook
+        from airflow_provider_logto.operators._lineage import location_dataset, logto_dataset
         from airflow_provider_logto.storage.writer import open_export_writer
 
         start, end = self._window(context)
@@ -126,7 +128,15 @@ class LogtoAuditLogExportOperator(BaseOperator):
                       "%d possibly missed", read.count, window["start"], window["end"], writer.location,
                       read.requests, redacted, read.possibly_missed)
         self._announce(context, writer.location, result)
+        self._lineage = ([logto_dataset(hook.settings.endpoint, "logs")], [location_dataset(writer.location)])
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage datasets of the finished export: the tenant's audit log (``logto://{host}`` / ``logs``) in,
+        the file or object out (called by the OpenLineage provider, when installed)."""
+        from airflow_provider_logto.operators._lineage import operator_lineage
+
+        return operator_lineage(*self._lineage)
 
     def _window(self, context: Context) -> tuple[datetime, datetime]:
         given = (self.start is not None and self.start != "", self.end is not None and self.end != "")

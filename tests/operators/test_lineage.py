@@ -91,3 +91,17 @@ def test_without_openlineage_nothing_imports_it(emulator: LogtoEmulator, default
 
     LogtoExportOperator(task_id="export", destination=str(tmp_path / "users.jsonl")).execute({})
     assert "airflow.providers.openlineage" not in sys.modules
+
+
+def test_audit_log_export_reports_the_audit_log_and_the_file(emulator: LogtoEmulator, default_conn: None,
+                                                             tmp_path: Path) -> None:
+    from airflow_provider_logto.operators.audit_logs import LogtoAuditLogExportOperator
+
+    emulator.add_log("Interaction.Create", created_at=1_767_225_600_000)
+    operator = LogtoAuditLogExportOperator(task_id="audit", destination=str(tmp_path / "audit.jsonl"),
+                                           start="2026-01-01T00:00:00+00:00", end="2026-01-01T01:00:00+00:00")
+    assert operator.execute({})["count"] == 1
+    assert operator._lineage == ([logto_dataset(emulator.endpoint, "logs")], [("file", str(tmp_path / "audit.jsonl"))])
+    if HAS_OPENLINEAGE:
+        lineage = operator.get_openlineage_facets_on_complete(None)
+        assert [(d.namespace, d.name) for d in lineage.inputs] == [logto_dataset(emulator.endpoint, "logs")]
