@@ -24,6 +24,7 @@ def test_the_examples_are_there(example_dags: dict[str, Any]) -> None:
     assert set(example_dags) == {"example_logto_list_users", "example_logto_shopping_api",
                                  "example_logto_user_lifecycle", "example_logto_export_users",
                                  "example_logto_export_large_tenant", "example_logto_user_sync",
+                                 "example_logto_audit_logs", "example_logto_audit_logs_arrived",
                                  *(["example_logto_failed_token_requests"] if EVENT_DRIVEN_SCHEDULING else [])}
 
 
