@@ -15,8 +15,8 @@ costs a handful of requests, not a read of every newer entry.
 read *sequentially* (a page is requested only after the one before was answered) through the same
 :class:`~airflow_provider_logto.listing.paging.ConcurrentListing` and
 :class:`~airflow_provider_logto.listing.paging.PageGuard` as every other list, and up to ``max_concurrency``
-segments run at once, all through one
-:class:`~airflow_provider_logto.listing.concurrency.AdaptiveLimiter` (bounded, halved on 429s, optionally paced).
+segments run at once, all through one :class:`~airflow_provider_logto.listing.concurrency.AdaptiveLimiter`
+(bounded, halved on 429s, optionally paced).
 
 **Why sequential pages cannot leave a gap**: inserts only ever push entries to *later* positions and retention
 only removes entries older than every survivor, so between two pages answered in order the content shifts by
@@ -61,6 +61,7 @@ from airflow_provider_logto.listing.concurrency import (
 )
 from airflow_provider_logto.listing.paging import (
     MAX_PAGE_SIZE,
+    MAX_PAGES,
     ConcurrentListing,
     HookPerThread,
     Page,
@@ -70,8 +71,10 @@ from airflow_provider_logto.listing.paging import (
 
 ENDPOINT = "/logs"
 PAGE_SIZE = MAX_PAGE_SIZE
-SEGMENT_PAGES = 10  # pages per lane segment: bounds memory (segments held) and the seam cost (about 1 page each)
+SEGMENT_PAGES = 10  # pages per lane segment at most: bounds memory (segments held at once)
+MIN_SEGMENT_PAGES = 4  # and at least: each seam between two segments costs about one page read twice
 BOUNDARY_REREADS = 4  # attempts to read a millisecond split across a page boundary in one request
+STALLED_AIMS = 3  # aims in a row that did not halve the search range before it halves instead
 GATHER_PASSES = 3  # passes over a millisecond too large for one request
 _log = logging.getLogger(__name__)
 
@@ -221,7 +224,8 @@ class AuditLogRead:
         expected = max(0, window_bottom - window_top)  # the window's size when located (an upper bound)
         first_number = newest.number - 1 if first_in == 0 and newest.number > 1 else newest.number
         pages = last_number - first_number + 1
-        per_segment = max(1, min(SEGMENT_PAGES, math.ceil(pages / self.max_concurrency)))
+        rounds = math.ceil(pages / (self.max_concurrency * SEGMENT_PAGES))  # segments per lane, at the most
+        per_segment = max(MIN_SEGMENT_PAGES, math.ceil(pages / (self.max_concurrency * rounds)))  # even lanes
         heads = list(range(first_number, last_number + 1, per_segment))
         self.log.info("Audit log window [%d, %d): about %s entries on pages %d-%d, read in %d segment(s) of %d "
                       "page(s), %d at a time", self.start_ms, self.end_ms, f"{expected:,}", first_number, last_number,
@@ -263,7 +267,12 @@ class AuditLogRead:
 
     def _locate(self, target: int, known: Page) -> Page | None:
         """The first page whose oldest entry is older than ``target`` (None when no entry is), searching after
-        ``known`` — a page whose oldest entry is at or after ``target`` unless it is the answer itself."""
+        ``known`` — a page whose oldest entry is at or after ``target`` unless it is the answer itself.
+
+        Each probe aims where the last page read says the target lies (its entries per millisecond carried on),
+        and halves the range instead when the aim falls outside it or ``STALLED_AIMS`` aims in a row did not
+        halve it. A page that holds the crossing (its newest entry at or after ``target``, its oldest before)
+        ends the search at once."""
         stamps = _checked(known)
         if known.total is not None:
             self._known_total = known.total
@@ -271,37 +280,54 @@ class AuditLogRead:
             return known
         if len(known.items) < PAGE_SIZE:
             return None  # the list ends on this page
-        low, low_stamp = known.number, stamps[-1]
+        low = known.number
         high: int | None = pages_for(known.total, PAGE_SIZE) + 1 if known.total is not None else None
         high_page: Page | None = None
-        interpolate = True
-        while high is None or high - low > 1:
-            if high is None:
-                number = low * 2  # Total-Number missing: gallop until past the end or past the target
-            elif interpolate and high_page is not None:
-                high_stamp = _stamp(high_page.items[-1])
-                fraction = (low_stamp - target) / max(1, low_stamp - high_stamp)
-                number = min(high - 1, max(low + 1, low + round(fraction * (high - low))))
-            else:
-                number = (low + high) // 2
-            page = self._fetch(number)
-            if page.total is not None:
-                self._known_total = page.total
-            before = None if high is None else high - low
-            if page.items and _stamp(page.items[-1]) >= target:
-                if len(page.items) < PAGE_SIZE:
-                    return None  # the list ends here and every entry is at or after target
-                low, low_stamp = number, _stamp(page.items[-1])
-            else:
-                high, high_page = number, page if page.items else None
-            # interpolate after a halving, and again after an interpolation that at least halved the range
-            interpolate = before is None or high is None or not interpolate or (high - low) * 2 <= before
-        if high_page is None:
-            page = self._fetch(high)  # never fetched (an estimate past the end); read it now
-            if not page.items:
+        page, stalled = known, 0
+        while True:
+            while high is None or high - low > 1:
+                before = None if high is None else high - low
+                aim = _aim(page, target)
+                if high is None:
+                    number = max(low * 2, aim or 0)  # no (believable) Total-Number: gallop past the target
+                elif stalled < STALLED_AIMS and aim is not None and low < aim < high:
+                    number = aim
+                else:
+                    number = (low + high) // 2
+                page = self._fetch_within(number)
+                stamps = _checked(page)
+                if stamps and stamps[-1] >= target:
+                    if len(stamps) < PAGE_SIZE:
+                        return None  # the list ends here and every entry is at or after target
+                    low = number
+                elif stamps and stamps[0] >= target:
+                    return page  # the crossing is on this page
+                else:
+                    high, high_page = number, page if stamps else None
+                halved = before is None or high is None or (high - low) * 2 <= before
+                stalled = 0 if halved or number != aim else stalled + 1
+            if high_page is not None:
+                return high_page
+            page = self._fetch_within(high)  # past the end by Total-Number, never read: is it?
+            stamps = _checked(page)
+            if not stamps:
                 return None
-            high_page = page
-        return high_page if _stamp(high_page.items[-1]) < target else None
+            if stamps[-1] < target:
+                return page
+            if len(stamps) < PAGE_SIZE:
+                return None
+            low, high = high, None  # Total-Number said the list ended before this full page: gallop on
+
+    def _fetch_within(self, number: int) -> Page:
+        """A probe of page ``number``; past ``MAX_PAGES`` pages of full answers the server is not believed."""
+        if number > MAX_PAGES:
+            raise LogtoApiError(f"Logto GET /logs kept answering full pages up to page {MAX_PAGES:,} while the "
+                                "window was located; stopped. Is the endpoint a Logto server?", status=200,
+                                method="GET", path=ENDPOINT)
+        page = self._fetch(number)
+        if page.total is not None:
+            self._known_total = page.total
+        return page
 
     # --- reading the located pages ------------------------------------------------------------------------------
     def _segments(self, heads: list[int]) -> Iterator[_Segment]:
@@ -525,6 +551,17 @@ class _Lane:
             if not tail_ok:
                 high = offset + len(stamps) + 1
         return list(union.values()), False
+
+
+def _aim(page: Page, target: int) -> int | None:
+    """The page where ``target`` should be, extrapolating from ``page``'s entries per millisecond (None when the
+    page is empty or one millisecond)."""
+    stamps = [_stamp(entry) for entry in page.items]
+    if len(stamps) < 2 or stamps[0] == stamps[-1]:
+        return None
+    per_ms = (len(stamps) - 1) / (stamps[0] - stamps[-1])
+    entries = (stamps[-1] - target) * per_ms  # > 0: target is older than the page (later pages)
+    return max(1, page.number + math.floor(entries / PAGE_SIZE) + (1 if entries > 0 else 0))
 
 
 def _covering_page(low: int, high: int) -> tuple[int, int] | None:
