@@ -244,6 +244,9 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_variables(outcome: Outcome) -
                 value = deployment.rest("GET", f"{base}/{task}/xcomEntries/{xcom['key']}", params=mapped)
                 exposed.append((f"{where} XCom {xcom['key']}", json.dumps(value)))
     exposed.append(("variables", json.dumps(deployment.rest("GET", "/variables", params={"limit": 100}))))
+    # what the exports put on their outlet asset events, and what the triggerer logged (the sensor's trigger)
+    exposed.append(("asset events", json.dumps(deployment.rest("GET", "/assets/events", params={"limit": 100}))))
+    exposed.append(("triggerer log", (deployment.root / "triggerer.log").read_text(errors="replace")))
     exposed += [(f"audit export {path.name}", path.read_text()) for path in outcome.audit_folder.iterdir()]
     assert sum(len(text) for _, text in exposed) > 10_000  # logs were really read
     texts = "\n".join(text for _, text in exposed)
