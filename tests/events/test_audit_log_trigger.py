@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -307,3 +308,19 @@ def no_leftover_polls() -> Iterator[None]:
 
     yield
     assert audit_logs._FLOORS == {}
+
+
+def test_more_entries_than_one_page_between_polls_are_each_reported_once(emulator: LogtoEmulator,
+                                                                          watcher_app: M2MApp) -> None:
+    async def scenario() -> dict[str, Any]:
+        events = await started(trigger(log_key="Interaction.Create", min_entries=250), emulator)
+        try:
+            now = int(time.time() * 1000)
+            emulator.add_logs([{"key": "Interaction.Create", "created_at": now - 500 + number % 7}
+                               for number in range(250)])  # many in the same milliseconds
+            return await events.next()
+        finally:
+            await events.stop()
+
+    payload = asyncio.run(scenario())
+    assert payload["count"] == 250 and payload["entries_omitted"] == 230
