@@ -15,15 +15,15 @@ OLDER_EXTRAS := test
 extras = $(if $(filter $(NEWEST),$(1)),$(NEWEST_EXTRAS),$(OLDER_EXTRAS))
 constraints = constraints/airflow-$(1).txt
 
-# What every older line runs (README "Development" lists it). Tests in these paths that need what only the newest
+# What every older line runs (docs/development.md lists it). Tests in these paths that need what only the newest
 # line installs (or that need not repeat per line) carry @pytest.mark.full_suite_only.
 MATRIX_TESTS := tests/hook tests/operators tests/dags tests/sync/test_example_dag.py tests/compat tests/test_packaging.py
 MATRIX_MARKERS := not full_suite_only
 # One venv per line holding only that Airflow, as a deployment has it; then the built wheel goes in.
 MATRIX := .venv-matrix
-WHEEL_SOURCES := pyproject.toml README.md $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
+WHEEL_SOURCES := pyproject.toml README.md LICENSE NOTICE MANIFEST.in CHANGELOG.md airflow_provider_logto/py.typed $(shell find airflow_provider_logto -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: demo test test-matrix airflow-lines lint bench emulator constraints dist $(addprefix leg-,$(AIRFLOW_LINES)) \
+.PHONY: demo test test-matrix airflow-lines lint bench emulator constraints dist docs-screenshots $(addprefix leg-,$(AIRFLOW_LINES)) \
 	$(addprefix constraints-,$(AIRFLOW_LINES))
 
 $(STAMP): pyproject.toml $(call constraints,$(NEWEST))
@@ -61,6 +61,11 @@ bench: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing
 
+# The connection-form pictures in docs/connections/, taken in the Airflow 3 UI with headless chromium (not run by
+# CI; needs `apt-get install chromium pngquant`, node and npm).
+docs-screenshots: $(STAMP)
+	$(BIN)/python tests/screenshots/connection_form.py
+
 # --- every supported Airflow line, from the built wheel -------------------------------------------------------
 # Wheel and sdist, built in isolation and checked (metadata, README rendering) by twine.
 dist: dist/.built
@@ -84,9 +89,12 @@ $(MATRIX)/%/.installed: $(call constraints,%) dist/.built
 	touch $@
 
 # leg-<line>: the newest line runs the installation checks (its whole suite runs in `make test`); older lines
-# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg.
+# run the matrix subset. pytest exits 5 when it collects nothing, which fails the leg. PYTHONSAFEPATH (for the
+# subprocesses the tests start too) and `--import-mode=append` keep the checkout off the front of sys.path, so the
+# tests import the installed wheel (and read its metadata), not the source tree or the egg-info `make dist` leaves.
 $(addprefix leg-,$(AIRFLOW_LINES)): leg-%: $(MATRIX)/%/.installed
-	LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -m pytest -p no:cacheprovider \
+	PYTHONSAFEPATH=1 LOGTO_DEPLOYMENT_RECORDS=$(MATRIX)/$* $(MATRIX)/$*/bin/python -m pytest -p no:cacheprovider \
+	  --import-mode=append \
 	  $(if $(filter $(NEWEST),$*),tests/test_packaging.py,$(MATRIX_TESTS)) -m '$(MATRIX_MARKERS)'
 
 test-matrix: $(addprefix leg-,$(AIRFLOW_LINES))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import airflow_provider_logto
 from airflow_provider_logto import __version__
 from airflow_provider_logto.get_provider_info import get_provider_info
 
@@ -76,6 +77,28 @@ def test_installing_the_wheel_left_the_deployment_unchanged() -> None:
     assert not direct_url.get("dir_info", {}).get("editable"), "this venv should hold the wheel, not the source tree"
 
 
+def test_installed_distribution_ships_the_licence_and_py_typed() -> None:
+    """What ``pip install`` of the wheel puts on a user's machine: the Apache-2.0 text and NOTICE in the
+    distribution's metadata (PEP 639) and ``py.typed`` beside the package (PEP 561), so type checkers use the
+    provider's annotations. Runs against the installed wheel in ``make leg-<newest>``."""
+    package_dir = Path(airflow_provider_logto.__file__).parent
+    if package_dir.parent == ROOT:
+        assert RECORDS is None, "a make test-matrix leg must import the installed wheel, not the source tree"
+        pytest.skip("the package comes from the source tree (make test): the wheel's contents are checked by the "
+                    "newest line's leg and by test_wheel_and_sdist_build_and_pass_twine_check")
+    dist = distribution("airflow-provider-logto")
+    assert Path(str(dist.locate_file("airflow_provider_logto"))) == package_dir, "metadata of another copy"
+    assert dist.metadata["License-Expression"] == "Apache-2.0"
+    assert sorted(dist.metadata.get_all("License-File") or []) == ["LICENSE", "NOTICE"]
+    licence = dist.read_text("licenses/LICENSE") or ""
+    assert "Apache License" in licence and "Version 2.0, January 2004" in licence
+    assert "END OF TERMS AND CONDITIONS" in licence, "the full licence text, not a pointer to it"
+    assert "airflow-provider-logto" in (dist.read_text("licenses/NOTICE") or "")
+    recorded = {str(path) for path in dist.files or []}
+    assert "airflow_provider_logto/py.typed" in recorded
+    assert (package_dir / "py.typed").is_file()
+
+
 @pytest.mark.full_suite_only
 def test_wheel_and_sdist_build_and_pass_twine_check(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)], check=True,
@@ -91,15 +114,22 @@ def test_wheel_and_sdist_build_and_pass_twine_check(tmp_path: Path) -> None:
         names = archive.namelist()
         metadata = archive.read(f"airflow_provider_logto-{__version__}.dist-info/METADATA").decode()
         entry_points = archive.read(f"airflow_provider_logto-{__version__}.dist-info/entry_points.txt").decode()
+        archive_licence = archive.read(f"airflow_provider_logto-{__version__}.dist-info/licenses/LICENSE").decode()
     assert "airflow_provider_logto/get_provider_info.py" in names
     assert "airflow_provider_logto/compat.py" in names
+    assert "airflow_provider_logto/py.typed" in names
+    dist_info = f"airflow_provider_logto-{__version__}.dist-info"
+    assert {f"{dist_info}/licenses/LICENSE", f"{dist_info}/licenses/NOTICE"} <= set(names)
     assert not [n for n in names if n.startswith(("tests/", "example_dags/"))]
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert "apache-airflow>=2.11" in requires, "the Airflow floor is the oldest line CI proves, with no upper bound"
     assert any(r.startswith("apache-airflow-providers-common-compat>=") for r in requires)
     assert "provider_info = airflow_provider_logto.get_provider_info:get_provider_info" in entry_points
+    assert (ROOT / "LICENSE").read_text() == archive_licence, "the wheel ships the repository's LICENSE"
 
     with tarfile.open(sdist) as archive:
         members = {Path(m).relative_to(f"airflow_provider_logto-{__version__}").as_posix()
                    for m in archive.getnames() if "/" in m}
     assert {"pyproject.toml", "README.md", "airflow_provider_logto/__init__.py"} <= members
+    assert {"LICENSE", "NOTICE", "CHANGELOG.md", "airflow_provider_logto/py.typed", "docs/index.md",
+            "docs/connections/logto.md", "docs/connections/logto-connection-form.png"} <= members

@@ -33,8 +33,8 @@ class LogtoManagementApiOperator(BaseOperator):
         credential or JWT in text become ``***`` — Logto returns application secrets in ``/applications``. Turn
         off only to hand a new app's secret on.
 
-    A write that failed after it was sent raises with ``outcome_unknown=True`` (see the README): a retried task
-    sends it again, so make writes safe to repeat or check the target's state first.
+    A write that failed after it was sent raises with ``outcome_unknown=True`` (see "Writes and their outcome" in
+    docs/hook.md): a retried task sends it again, so make writes safe to repeat or check the target's state first.
     :param logto_conn_id: the ``logto`` connection (templated).
     """
 

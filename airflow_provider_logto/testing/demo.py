@@ -20,7 +20,7 @@ from airflow_provider_logto.testing.emulator import LogtoEmulator
 from airflow_provider_logto.testing.seed import seed_demo
 
 DEFAULT_CONN_ID = "logto_default"
-# the README's order; a DAGs folder with other DAGs runs those after these, by id
+# the order of docs/example-dags.md; a DAGs folder with other DAGs runs those after these, by id
 README_ORDER = ("example_logto_list_users", "example_logto_shopping_api", "example_logto_user_lifecycle",
                 "example_logto_export_users")
 SEEDED_USERS = 3

@@ -32,5 +32,5 @@ def test_demo_runs_what_your_connections_allow_and_says_what_it_skipped(
     assert "Using your Logto: AIRFLOW_CONN_LOGTO_DEFAULT is set." in out
     assert "[skip] example_logto_shopping_api: no connection logto_shopping — export AIRFLOW_CONN_LOGTO_SHOPPING" in out
     assert "Listed 1 user(s): jane" in out
-    assert out.index("example_logto_list_users") < out.index("[skip] example_logto_shopping_api")  # README order
+    assert out.index("example_logto_list_users") < out.index("[skip] example_logto_shopping_api")  # the docs' order
     assert "1 of 1 DAG run succeeded" in out and "1 DAG skipped for missing connections" in out
