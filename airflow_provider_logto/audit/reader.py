@@ -32,8 +32,11 @@ neighbour without a gap or an overlap. The newest segment begins on a page that 
 ``end_ms`` (or on page 1), so the window's first millisecond is complete too.
 
 **Retention** (:attr:`AuditLogRead.possibly_missed`): when a lane finds the list ending before it reached its
-range's bottom, entries of the window were deleted during the read; the count of entries the window had when it
-was located (positions of its first and last entry) minus the entries delivered is reported, an upper bound.
+range's bottom, entries of the window may have been deleted during the read. Page 1 is read once more to count the
+entries written meanwhile, and from the ``Total-Number`` then and now and where the window's bottom was, an upper
+bound of the window's deleted entries is reported (it is exact when nothing but retention changed the list). A
+millisecond holding more entries than one request can (more than 100) is gathered over several passes; entries a
+pass counted but no pass showed are reported too.
 
 **Memory**: each segment's entries are sorted by ``(createdAt, id)`` and handed out oldest segment first; at most
 ``2 × max_concurrency`` segments (``SEGMENT_PAGES × 100`` entries each) are held, however long the window.
@@ -64,6 +67,7 @@ ENDPOINT = "/logs"
 PAGE_SIZE = MAX_PAGE_SIZE
 SEGMENT_PAGES = 10  # pages per lane segment: bounds memory (segments held) and the seam cost (about 1 page each)
 BOUNDARY_REREADS = 4  # attempts to read a millisecond split across a page boundary in one request
+GATHER_PASSES = 3  # passes over a millisecond too large for one request
 _log = logging.getLogger(__name__)
 
 
@@ -223,10 +227,34 @@ class AuditLogRead:
             self.count += len(segment.entries)
             yield from segment.entries
         if cut_short:
-            self.possibly_missed = max(0, expected - self.count)
-            self.log.warning("Logto's audit log lost its oldest entries while the window [%d, %d) was read "
-                             "(retention): up to %d entry(ies) of the window may be missing from the output",
-                             self.start_ms, self.end_ms, self.possibly_missed)
+            # Retention deletes the oldest entries first. While entries older than start existed when the window
+            # was located, none of the window had been deleted; so the window lost at most the entries deleted
+            # since then beyond those older than start: inserts + window_bottom - Total-Number now. Otherwise
+            # at most everything deleted since page 1: inserts + Total-Number then - Total-Number now.
+            inserted, total_now = self._inserted_since(head)
+            reference = window_bottom if oldest is not None else head.total or 0
+            lost = max(0, inserted + reference - total_now)
+            with self._lock:
+                self.possibly_missed += lost
+            if lost:
+                self.log.warning("Logto's audit log lost its oldest entries while the window [%d, %d) was read "
+                                 "(retention): up to %d entry(ies) of the window may be missing from the output",
+                                 self.start_ms, self.end_ms, lost)
+
+    def _inserted_since(self, head: Page) -> tuple[int, int]:
+        """How many entries were written since ``head`` (page 1) was read — those now newer than its newest
+        entry, or as new and beyond the ones it showed — and the list's Total-Number now."""
+        newest = _stamp(head.items[0])
+        had = sum(1 for entry in head.items if _stamp(entry) == newest)
+        page = self._fetch(1)
+        total = page.total if page.total is not None else 0
+        after = self._locate(newest, page)
+        if after is None:
+            position = total
+        else:
+            position = (after.number - 1) * PAGE_SIZE + next(
+                i for i, stamp in enumerate(_checked(after)) if stamp < newest)
+        return max(0, position - had), total
 
     def _locate(self, target: int, known: Page) -> Page | None:
         """The first page whose oldest entry is older than ``target`` (None when no entry is), searching after
@@ -345,6 +373,7 @@ class _Lane:
         self.edge: dict[str, dict[str, Any]] = {}
         self.edge_whole = False  # the edge group's newest end lies in the snapshot that holds its entries
         self.edge_on_last = 0  # how many of its entries the previous page held
+        self.edge_page = 0  # the page its newest entry was seen on
         self.previous: Page | None = None
 
     def head(self, page: Page, stamps: list[int]) -> bool:
@@ -353,7 +382,7 @@ class _Lane:
         if page.number == 1:  # nothing is newer than page 1: its first group is whole too
             return self._take(page, page.items, stamps)
         rest = [i for i, stamp in enumerate(stamps) if stamp < stamps[0]]
-        self.edge_stamp, self.edge = stamps[0], {}  # at or above top: never delivered
+        self.edge_stamp, self.edge, self.edge_page = stamps[0], {}, page.number  # at or above top: not delivered
         if not rest:  # one millisecond fills the page: the groups below it start on the next page
             self.edge_whole, self.edge_on_last = False, len(stamps)
             return self._short(page) and self.end_of_list()
@@ -407,7 +436,7 @@ class _Lane:
                 if self._finish(stamps[start], list(group.values()), exact=True):
                     return True
             else:
-                self.edge_stamp, self.edge = stamps[start], group
+                self.edge_stamp, self.edge, self.edge_page = stamps[start], group, page.number
                 self.edge_whole, self.edge_on_last = True, i - start
             start = i
         if self.edge_stamp is not None and self.edge_stamp < self.bottom:
@@ -418,17 +447,41 @@ class _Lane:
         return len(page.items) < PAGE_SIZE
 
     def _finish(self, stamp: int, entries: list[dict[str, Any]], *, exact: bool) -> bool:
-        """A complete group (``exact``: proven; else the union of what was seen). True when below the bottom."""
-        if not exact and self.bottom <= stamp < self.top:
-            with self.read._lock:
-                self.read.unverified_groups += 1
-            self.read.log.warning("Audit log: %d entries share the millisecond %d across a page boundary, more than "
-                                  "one request can hold; they were read as completely as paging allows", len(entries),
-                                  stamp)
+        """A finished group (``exact``: proven complete; else gathered by :meth:`_gather`), kept when in
+        ``[bottom, top)``. True when it lies below the bottom (the segment is done)."""
         if self.bottom <= stamp < self.top:
+            if not exact:
+                entries = self._gather(stamp, entries)
             unique = {entry["id"]: entry for entry in entries}
             self.out.extend(unique.values())
         return stamp < self.bottom
+
+    def _gather(self, x: int, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Millisecond ``x`` holds more entries than one request can (100), in an order that changes between
+        requests: read its pages again, in order, ``GATHER_PASSES`` times and keep every id seen. Entries the
+        passes counted but never showed (the most ``x`` entries one pass saw, minus the ids gathered) go to
+        ``possibly_missed``."""
+        union = {entry["id"]: entry for entry in seen}
+        most = 0
+        for _ in range(GATHER_PASSES):
+            counted, number = 0, self.edge_page
+            while True:
+                page = self.read._fetch(number)
+                stamps = _checked(page)
+                counted += sum(1 for stamp in stamps if stamp == x)
+                union.update((entry["id"], entry) for entry, stamp in zip(page.items, stamps, strict=True)
+                             if stamp == x)
+                if not stamps or stamps[-1] < x or len(stamps) < PAGE_SIZE:
+                    break
+                number += 1
+            most = max(most, counted)
+        missed = max(0, most - len(union))
+        with self.read._lock:
+            self.read.unverified_groups += 1
+            self.read.possibly_missed += missed
+        self.read.log.warning("Audit log: %d entries share the millisecond %d, more than one request can hold; "
+                              "gathered over %d passes, %d possibly missed", len(union), x, GATHER_PASSES, missed)
+        return list(union.values())
 
     def _reread(self, page: Page, x: int,
                 seen: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
