@@ -67,6 +67,7 @@ ENDPOINT = "/logs"
 PAGE_SIZE = MAX_PAGE_SIZE
 SEGMENT_PAGES = 10  # pages per lane segment: bounds memory (segments held) and the seam cost (about 1 page each)
 BOUNDARY_REREADS = 4  # attempts to read a millisecond split across a page boundary in one request
+STALLED_AIMS = 3  # aims in a row that did not halve the search range before it halves instead
 GATHER_PASSES = 3  # passes over a millisecond too large for one request
 _log = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ class AuditLogRead:
         expected = max(0, window_bottom - window_top)  # the window's size when located (an upper bound)
         first_number = newest.number - 1 if first_in == 0 and newest.number > 1 else newest.number
         pages = last_number - first_number + 1
-        per_segment = max(1, min(SEGMENT_PAGES, math.ceil(pages / self.max_concurrency)))
+        rounds = math.ceil(pages / (self.max_concurrency * SEGMENT_PAGES))  # segments per lane, at the most
+        per_segment = max(1, math.ceil(pages / (self.max_concurrency * rounds)))  # lanes evenly loaded
         heads = list(range(first_number, last_number + 1, per_segment))
         self.log.info("Audit log window [%d, %d): about %s entries on pages %d-%d, read in %d segment(s) of %d "
                       "page(s), %d at a time", self.start_ms, self.end_ms, f"{expected:,}", first_number, last_number,
@@ -258,7 +260,12 @@ class AuditLogRead:
 
     def _locate(self, target: int, known: Page) -> Page | None:
         """The first page whose oldest entry is older than ``target`` (None when no entry is), searching after
-        ``known`` — a page whose oldest entry is at or after ``target`` unless it is the answer itself."""
+        ``known`` — a page whose oldest entry is at or after ``target`` unless it is the answer itself.
+
+        Each probe aims where the last page read says the target lies (its entries per millisecond carried on),
+        and halves the range instead when the aim falls outside it or ``STALLED_AIMS`` aims in a row did not
+        halve it. A page that holds the crossing (its newest entry at or after ``target``, its oldest before)
+        ends the search at once."""
         stamps = _checked(known)
         if known.total is not None:
             self._known_total = known.total
@@ -266,33 +273,35 @@ class AuditLogRead:
             return known
         if len(known.items) < PAGE_SIZE:
             return None  # the list ends on this page
-        low, low_stamp = known.number, stamps[-1]
+        low = known.number
         high: int | None = pages_for(known.total, PAGE_SIZE) + 1 if known.total is not None else None
         high_page: Page | None = None
-        interpolate = True
+        page, stalled = known, 0
         while high is None or high - low > 1:
+            before = None if high is None else high - low
+            aim = _aim(page, target)
             if high is None:
-                number = low * 2  # Total-Number missing: gallop until past the end or past the target
-            elif interpolate and high_page is not None:
-                high_stamp = _stamp(high_page.items[-1])
-                fraction = (low_stamp - target) / max(1, low_stamp - high_stamp)
-                number = min(high - 1, max(low + 1, low + round(fraction * (high - low))))
+                number = max(low * 2, aim or 0)  # Total-Number missing: gallop until past the end or the target
+            elif stalled < STALLED_AIMS and aim is not None and low < aim < high:
+                number = aim
             else:
                 number = (low + high) // 2
             page = self._fetch(number)
+            stamps = _checked(page)
             if page.total is not None:
                 self._known_total = page.total
-            before = None if high is None else high - low
-            if page.items and _stamp(page.items[-1]) >= target:
-                if len(page.items) < PAGE_SIZE:
+            if stamps and stamps[-1] >= target:
+                if len(stamps) < PAGE_SIZE:
                     return None  # the list ends here and every entry is at or after target
-                low, low_stamp = number, _stamp(page.items[-1])
+                low = number
+            elif stamps and stamps[0] >= target:
+                return page  # the crossing is on this page
             else:
-                high, high_page = number, page if page.items else None
-            # interpolate after a halving, and again after an interpolation that at least halved the range
-            interpolate = before is None or high is None or not interpolate or (high - low) * 2 <= before
+                high, high_page = number, page if stamps else None
+            halved = before is None or high is None or (high - low) * 2 <= before
+            stalled = 0 if halved or number != aim else stalled + 1
         if high_page is None:
-            page = self._fetch(high)  # never fetched (an estimate past the end); read it now
+            page = self._fetch(high)  # never read (past the end as the search began): read it now
             if not page.items:
                 return None
             high_page = page
@@ -520,6 +529,17 @@ class _Lane:
             if not tail_ok:
                 high = offset + len(stamps) + 1
         return list(union.values()), False
+
+
+def _aim(page: Page, target: int) -> int | None:
+    """The page where ``target`` should be, extrapolating from ``page``'s entries per millisecond (None when the
+    page is empty or one millisecond)."""
+    stamps = [_stamp(entry) for entry in page.items]
+    if len(stamps) < 2 or stamps[0] == stamps[-1]:
+        return None
+    per_ms = (len(stamps) - 1) / (stamps[0] - stamps[-1])
+    entries = (stamps[-1] - target) * per_ms  # > 0: target is older than the page (later pages)
+    return max(1, page.number + math.floor(entries / PAGE_SIZE) + (1 if entries > 0 else 0))
 
 
 def _covering_page(low: int, high: int) -> tuple[int, int] | None:
