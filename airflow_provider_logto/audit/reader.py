@@ -13,9 +13,10 @@ costs a handful of requests, not a read of every newer entry.
 
 **Read in lanes**: the window's pages are split into segments of at most ``SEGMENT_PAGES`` pages. Each segment is
 read *sequentially* (a page is requested only after the one before was answered) through the same
-:class:`~airflow_provider_logto.paging.ConcurrentListing` and :class:`~airflow_provider_logto.paging.PageGuard`
-as every other list, and up to ``max_concurrency`` segments run at once, all through one
-:class:`~airflow_provider_logto.concurrency.AdaptiveLimiter` (bounded, halved on 429s, optionally paced).
+:class:`~airflow_provider_logto.listing.paging.ConcurrentListing` and
+:class:`~airflow_provider_logto.listing.paging.PageGuard` as every other list, and up to ``max_concurrency``
+segments run at once, all through one :class:`~airflow_provider_logto.listing.concurrency.AdaptiveLimiter`
+(bounded, halved on 429s, optionally paced).
 
 **Why sequential pages cannot leave a gap**: inserts only ever push entries to *later* positions and retention
 only removes entries older than every survivor, so between two pages answered in order the content shifts by
@@ -52,9 +53,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY, AdaptiveLimiter, check_concurrency_arguments
 from airflow_provider_logto.exceptions import LogtoApiError, LogtoUsageError
-from airflow_provider_logto.paging import (
+from airflow_provider_logto.listing.concurrency import (
+    DEFAULT_MAX_CONCURRENCY,
+    AdaptiveLimiter,
+    check_concurrency_arguments,
+)
+from airflow_provider_logto.listing.paging import (
     MAX_PAGE_SIZE,
     ConcurrentListing,
     HookPerThread,
@@ -87,7 +92,7 @@ class AuditLogQuery:
 
 class AuditLogSource(Protocol):
     """What the reader needs of a hook (``LogtoHook`` is one): its connection id, to make one hook per thread, and
-    what :class:`~airflow_provider_logto.paging.ConcurrentListing` calls on each."""
+    what :class:`~airflow_provider_logto.listing.paging.ConcurrentListing` calls on each."""
 
     logto_conn_id: str
 

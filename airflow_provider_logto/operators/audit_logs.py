@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_logto.concurrency import DEFAULT_MAX_CONCURRENCY
-from airflow_provider_logto.connection_form import DEFAULT_CONN_ID
+from airflow_provider_logto.connection.form import DEFAULT_CONN_ID
 from airflow_provider_logto.exceptions import LogtoUsageError
+from airflow_provider_logto.listing.concurrency import DEFAULT_MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
@@ -46,7 +46,7 @@ class LogtoAuditLogExportOperator(BaseOperator):
     in the future is refused; one that ended less than 5 s ago is read once those 5 s have passed.
 
     The destination is checked before any Logto request and written all or nothing, as by
-    ``LogtoExportOperator`` (:mod:`airflow_provider_logto.storage`). When an outlet ``Asset`` (``Dataset`` on
+    ``LogtoExportOperator`` (:mod:`airflow_provider_logto.storage.writer`). When an outlet ``Asset`` (``Dataset`` on
     Airflow 2) of the task is the destination or a folder holding it, its asset event's ``extra`` carries
     ``{"start", "end", "count", "possibly_missed", "location"}``.
 
@@ -95,7 +95,7 @@ class LogtoAuditLogExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.audit.reader import AuditLogQuery, read_window
         from airflow_provider_logto.hooks.logto import LogtoHook
-        from airflow_provider_logto.storage import open_export_writer
+        from airflow_provider_logto.storage.writer import open_export_writer
 
         start, end = self._window(context)
         if not isinstance(self.redact, bool):
