@@ -61,6 +61,7 @@ from airflow_provider_logto.listing.concurrency import (
 )
 from airflow_provider_logto.listing.paging import (
     MAX_PAGE_SIZE,
+    MAX_PAGES,
     ConcurrentListing,
     HookPerThread,
     Page,
@@ -282,35 +283,50 @@ class AuditLogRead:
         high: int | None = pages_for(known.total, PAGE_SIZE) + 1 if known.total is not None else None
         high_page: Page | None = None
         page, stalled = known, 0
-        while high is None or high - low > 1:
-            before = None if high is None else high - low
-            aim = _aim(page, target)
-            if high is None:
-                number = max(low * 2, aim or 0)  # Total-Number missing: gallop until past the end or the target
-            elif stalled < STALLED_AIMS and aim is not None and low < aim < high:
-                number = aim
-            else:
-                number = (low + high) // 2
-            page = self._fetch(number)
+        while True:
+            while high is None or high - low > 1:
+                before = None if high is None else high - low
+                aim = _aim(page, target)
+                if high is None:
+                    number = max(low * 2, aim or 0)  # no (believable) Total-Number: gallop past the target
+                elif stalled < STALLED_AIMS and aim is not None and low < aim < high:
+                    number = aim
+                else:
+                    number = (low + high) // 2
+                page = self._fetch_within(number)
+                stamps = _checked(page)
+                if stamps and stamps[-1] >= target:
+                    if len(stamps) < PAGE_SIZE:
+                        return None  # the list ends here and every entry is at or after target
+                    low = number
+                elif stamps and stamps[0] >= target:
+                    return page  # the crossing is on this page
+                else:
+                    high, high_page = number, page if stamps else None
+                halved = before is None or high is None or (high - low) * 2 <= before
+                stalled = 0 if halved or number != aim else stalled + 1
+            if high_page is not None:
+                return high_page
+            page = self._fetch_within(high)  # past the end by Total-Number, never read: is it?
             stamps = _checked(page)
-            if page.total is not None:
-                self._known_total = page.total
-            if stamps and stamps[-1] >= target:
-                if len(stamps) < PAGE_SIZE:
-                    return None  # the list ends here and every entry is at or after target
-                low = number
-            elif stamps and stamps[0] >= target:
-                return page  # the crossing is on this page
-            else:
-                high, high_page = number, page if stamps else None
-            halved = before is None or high is None or (high - low) * 2 <= before
-            stalled = 0 if halved or number != aim else stalled + 1
-        if high_page is None:
-            page = self._fetch(high)  # never read (past the end as the search began): read it now
-            if not page.items:
+            if not stamps:
                 return None
-            high_page = page
-        return high_page if _stamp(high_page.items[-1]) < target else None
+            if stamps[-1] < target:
+                return page
+            if len(stamps) < PAGE_SIZE:
+                return None
+            low, high = high, None  # Total-Number said the list ended before this full page: gallop on
+
+    def _fetch_within(self, number: int) -> Page:
+        """A probe of page ``number``; past ``MAX_PAGES`` pages of full answers the server is not believed."""
+        if number > MAX_PAGES:
+            raise LogtoApiError(f"Logto GET /logs kept answering full pages up to page {MAX_PAGES:,} while the "
+                                "window was located; stopped. Is the endpoint a Logto server?", status=200,
+                                method="GET", path=ENDPOINT)
+        page = self._fetch(number)
+        if page.total is not None:
+            self._known_total = page.total
+        return page
 
     # --- reading the located pages ------------------------------------------------------------------------------
     def _segments(self, heads: list[int]) -> Iterator[_Segment]:
