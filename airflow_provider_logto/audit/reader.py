@@ -71,7 +71,8 @@ from airflow_provider_logto.listing.paging import (
 
 ENDPOINT = "/logs"
 PAGE_SIZE = MAX_PAGE_SIZE
-SEGMENT_PAGES = 10  # pages per lane segment: bounds memory (segments held) and the seam cost (about 1 page each)
+SEGMENT_PAGES = 10  # pages per lane segment at most: bounds memory (segments held at once)
+MIN_SEGMENT_PAGES = 4  # and at least: each seam between two segments costs about one page read twice
 BOUNDARY_REREADS = 4  # attempts to read a millisecond split across a page boundary in one request
 STALLED_AIMS = 3  # aims in a row that did not halve the search range before it halves instead
 GATHER_PASSES = 3  # passes over a millisecond too large for one request
@@ -224,7 +225,7 @@ class AuditLogRead:
         first_number = newest.number - 1 if first_in == 0 and newest.number > 1 else newest.number
         pages = last_number - first_number + 1
         rounds = math.ceil(pages / (self.max_concurrency * SEGMENT_PAGES))  # segments per lane, at the most
-        per_segment = max(1, math.ceil(pages / (self.max_concurrency * rounds)))  # lanes evenly loaded
+        per_segment = max(MIN_SEGMENT_PAGES, math.ceil(pages / (self.max_concurrency * rounds)))  # even lanes
         heads = list(range(first_number, last_number + 1, per_segment))
         self.log.info("Audit log window [%d, %d): about %s entries on pages %d-%d, read in %d segment(s) of %d "
                       "page(s), %d at a time", self.start_ms, self.end_ms, f"{expected:,}", first_number, last_number,
