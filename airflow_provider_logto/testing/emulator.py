@@ -195,21 +195,6 @@ class LogtoEmulator:
         self.state.get("applications", app_id)
         self.state.secret_expires_at[app_id] = int(time.time() * 1000) - 1
 
-    def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
-                user_id: str | None = None, result: str = "Success", payload: dict[str, Any] | None = None,
-                ) -> dict[str, Any]:
-        """An audit-log entry (``created_at`` in epoch ms, default now); returns the stored entry."""
-        return self.state.audit_log.add(key, created_at=created_at, application_id=application_id, user_id=user_id,
-                                        result=result, payload=payload)
-
-    def add_logs(self, entries: Iterable[dict[str, Any]]) -> int:
-        """Many audit-log entries (each the keyword arguments of :meth:`add_log`); returns how many."""
-        return self.state.audit_log.add_many(entries)
-
-    def delete_logs_before(self, created_at_ms: int) -> int:
-        """Retention: delete the entries older than ``created_at_ms``; returns how many."""
-        return self.state.audit_log.delete_before(created_at_ms)
-
     def add_user(self, username: str | None = None, *, primary_email: str | None = None,
                  primary_phone: str | None = None, name: str | None = None,
                  custom_data: Mapping[str, Any] | None = None, roles: Iterable[str] = ()) -> dict[str, Any]:
@@ -262,6 +247,30 @@ class LogtoEmulator:
             if unknown:
                 raise ValueError(f"unknown organization roles {unknown}; add them with add_organization_role()")
             self.state.add_member_org_roles(organization_id, kind, ((member_id, by_name[r]) for r in roles))
+
+    # --- audit log -----------------------------------------------------------------------------------------
+    def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
+                user_id: str | None = None, result: str = "Success",
+                payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write one audit-log entry and return it as ``GET /api/logs/{id}`` will (``createdAt`` in epoch ms,
+        default now). Its payload is ``key``, ``result``, ``applicationId``/``userId`` when given, then
+        ``payload``'s fields (which win), keys in PostgreSQL ``jsonb`` order. Keys without one of Logto's audit
+        prefixes (``ExchangeTokenBy``, ``RevokeToken``, ``Interaction``, ``JwtCustomizer``, ``SamlApplication``,
+        ``Unknown``) are stored but not listed, as in Logto."""
+        record = self.state.build_log(key, created_at=created_at, application_id=application_id,
+                                      user_id=user_id, result=result, payload=payload)
+        self.state.insert_log(record)
+        return record.entry(self.tenant_id)
+
+    def add_logs(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Write many entries at once (millions: one sort, not one insertion each); each mapping holds
+        :meth:`add_log`'s arguments by name (``key`` required). Returns how many were written."""
+        records = [self.state.build_log(**entry) for entry in entries]
+        return self.state.insert_logs(records)
+
+    def delete_logs_before(self, created_at_ms: int) -> int:
+        """Retention, as Logto Cloud runs it: delete every entry older than ``created_at_ms``; how many went."""
+        return self.state.delete_logs_before(created_at_ms)
 
     # --- misbehaviour ---------------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, path: str = "*", **options: Any) -> Fault:
