@@ -249,6 +249,24 @@ class LogtoEmulator:
             self.state.add_member_org_roles(organization_id, kind, ((member_id, by_name[r]) for r in roles))
 
     # --- misbehaviour ---------------------------------------------------------------------------------------
+    def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
+                user_id: str | None = None, result: str = "Success",
+                payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One audit-log entry as Logto stores it (``created_at`` in epoch ms, default now); the stored entry.
+        Only keys Logto lists (``ExchangeTokenBy.``, ``Interaction.``, ``RevokeToken``, …) show in
+        ``GET /api/logs``. Thread-safe: tests write while an export reads."""
+        return self.state.audit_log.add(key, created_at=created_at, application_id=application_id,
+                                        user_id=user_id, result=result, payload=payload)
+
+    def add_logs(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Many entries at once (fast enough for millions): each mapping holds :meth:`add_log`'s arguments
+        (``key``, ``created_at``, …). How many were added."""
+        return self.state.audit_log.add_many(entries)
+
+    def delete_logs_before(self, created_at_ms: int) -> int:
+        """Retention: delete every entry older than ``created_at_ms``; how many were deleted."""
+        return self.state.audit_log.delete_before(created_at_ms)
+
     def add_fault(self, kind: FaultKind, path: str = "*", **options: Any) -> Fault:
         """Inject a fault; see :meth:`FaultInjector.add` for the options (count, rate, status, retry_after, ...)."""
         return self.faults.add(kind, path, **options)

@@ -15,6 +15,7 @@ organization roles, and an ``organization_id`` claim comes first.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -124,10 +125,44 @@ class OidcProvider:
                          f"unrecognized route or not allowed method ({request.method} on {path})").response(cache=False)
 
     def token(self, request: Request) -> Response:
+        """The token endpoint; every request it answers, success or failure, writes an audit-log entry."""
         try:
-            return self._grant(request)
-        except OidcError as error:
-            return error.response()
+            response = self._grant(request)
+            error = None
+        except OidcError as failure:
+            response, error = failure.response(), failure
+        self._log_token_request(request, response, error)
+        return response
+
+    def _log_token_request(self, request: Request, response: Response, error: OidcError | None) -> None:
+        """Logto's ``ExchangeTokenBy.<grant>`` entry: the request's form as ``params`` — with a correctly posted
+        app secret replaced by the app's internal form (``koa-app-secret-transpilation`` ran before), which
+        itself authenticates as the app — plus ip, user agent, application, and the outcome."""
+        body, _ = _token_body(request)
+        params = {key: value for key, value in body.items() if isinstance(value, (str, list))}
+        header_id, _ = _basic_credentials(request.header("authorization"))
+        body_id = params.get("client_id")
+        client_id = header_id or (body_id if isinstance(body_id, str) else None)
+        app = self.state.applications.get(client_id or "")
+        posted = params.get("client_secret")
+        if app is not None and isinstance(posted, str) and secrets.compare_digest(posted.encode(),
+                                                                                    app["secret"].encode()):
+            params["client_secret"] = internal_secret(app)
+        grant = params.get("grant_type")
+        key = "ExchangeTokenBy.ClientCredentials" if grant == "client_credentials" else "ExchangeTokenBy.Unknown"
+        payload: dict[str, Any] = {"ip": "127.0.0.1", "userAgent": request.header("user-agent") or "",
+                                   "params": params}
+        succeeded = response.status == 200
+        if succeeded:
+            answer = json.loads(response.body)
+            payload |= {"scope": answer.get("scope"), "tokenTypes": ["AccessToken"]}
+        else:
+            name = "OIDCProviderError" if error is not None else "RequestError"
+            message = error.description if error is not None else response.body.decode(errors="replace")[:200]
+            payload["error"] = json.dumps({"name": name, "message": message,
+                                           "stack": f"{name}: {message}\n    at token (oidc/token.ts)"})
+        self.state.audit_log.add(key, application_id=client_id, result="Success" if succeeded else "Error",
+                                 payload=payload)
 
     def _grant(self, request: Request) -> Response:
         body, content_type_error = _token_body(request)
@@ -242,7 +277,8 @@ class OidcProvider:
         app = self.state.applications.get(client_id)
         if app is None:
             raise OidcError(400, "invalid_client", f"invalid client {client_id}")
-        if secret is None or not secrets.compare_digest(secret.encode(), app["secret"].encode()):
+        if secret is None or not any(secrets.compare_digest(secret.encode(), known.encode())
+                                     for known in (app["secret"], internal_secret(app))):
             challenge = (f'Basic realm="{self.issuer}", error="invalid_client", '
                          f'error_description="client authentication failed"') if basic else None
             raise OidcError(401, "invalid_client", "client authentication failed", challenge)
@@ -258,6 +294,13 @@ class OidcProvider:
             claims["scope"] = scope
         claims.update({"client_id": app_id, "iss": self.issuer, "aud": audience})
         return self.key.sign(claims)
+
+
+def internal_secret(app: dict[str, Any]) -> str:
+    """The app's secret in Logto's internal form (what its audit log records for a posted secret): distinct from
+    the secret, and accepted by the token endpoint as the app's credential, as Logto accepts it."""
+    digest = hashlib.sha256(f"{app['id']}:{app['secret']}".encode()).hexdigest()[:40]
+    return f"#internal:{digest}"
 
 
 def _token_body(request: Request) -> tuple[dict[str, Any], str | None]:

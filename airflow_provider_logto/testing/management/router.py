@@ -16,7 +16,7 @@ from airflow_provider_logto.testing.errors import (
     api_error,
 )
 from airflow_provider_logto.testing.http import Request, Response
-from airflow_provider_logto.testing.management import applications, organizations, resources, roles, users
+from airflow_provider_logto.testing.management import applications, logs, organizations, resources, roles, users
 from airflow_provider_logto.testing.management.guard import BodyParseError
 from airflow_provider_logto.testing.management.routes import Route
 from airflow_provider_logto.testing.state import MANAGEMENT_API_SCOPE, TenantState
@@ -46,7 +46,7 @@ class ManagementApi:
         self.state = state
         self.verifier = verifier
         self.routes: list[Route] = []
-        for module in (users, roles, applications, resources, organizations):
+        for module in (users, roles, applications, resources, organizations, logs):
             self.routes.extend(module.routes(state).routes)
         # routes by (first segment, number of segments): a request is matched against a handful, not all
         self._buckets: dict[tuple[str, int], list[Route]] = {}

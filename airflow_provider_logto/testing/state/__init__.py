@@ -21,6 +21,7 @@ from airflow_provider_logto.testing.state.base import (
     new_id,
     now_ms,
 )
+from airflow_provider_logto.testing.state.logs import AuditLog
 from airflow_provider_logto.testing.state.organizations import OrganizationsMixin
 from airflow_provider_logto.testing.state.resources import ResourcesMixin
 from airflow_provider_logto.testing.state.roles import RolesMixin
@@ -35,6 +36,7 @@ class TenantState(UsersMixin, RolesMixin, ApplicationsMixin, ResourcesMixin, Org
 
     def __init__(self, tenant_id: str = "default") -> None:
         super().__init__(tenant_id)
+        self.audit_log = AuditLog(tenant_id)
         management = self.create_resource("Logto Management API", self.management_api_indicator,
                                           resource_id=self.management_resource_id)
         all_scope = self.create_scope(management["id"], MANAGEMENT_API_SCOPE,
