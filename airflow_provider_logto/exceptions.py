@@ -4,6 +4,7 @@ credentials, JWTs and every value registered with Airflow's secret masker — al
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -25,11 +26,17 @@ def scrub(text: str) -> str:
     replaces every registered secret (app secrets, access tokens)."""
     text = _JWT.sub("***", _CREDENTIAL.sub(lambda match: f"{match.group(1)} ***", text))
     try:
-        from airflow.providers.common.compat.sdk import redact
-
-        return str(redact(text))
+        return str(_masker()(text))
     except Exception:  # a masker problem must never hide the error itself
         return text
+
+
+@functools.cache
+def _masker() -> Any:
+    """Airflow's ``redact``, looked up once (the audit-log export scrubs every string of millions of entries)."""
+    from airflow.providers.common.compat.sdk import redact
+
+    return redact
 
 
 def _scrubbed(value: Any) -> Any:

@@ -37,13 +37,13 @@ AUDIT_LOG = Asset(EXPORT_URI.rstrip("/"))
 # The window: the run's data interval; a run without one (Airflow 3, triggered from the UI or REST without a
 # logical date) or with an empty one (Airflow 3 gives a run triggered by hand with a logical date the interval
 # [logical date, logical date)) takes the hour before it was triggered. Airflow 2 runs always have an interval.
-HAS_INTERVAL = ("(data_interval_start is defined and data_interval_start and data_interval_end "
-                "and data_interval_start < data_interval_end)")
-START = ("{{ (data_interval_start if " + HAS_INTERVAL + " else dag_run.run_after - macros.timedelta(hours=1))"
-         ".isoformat() }}")
-END = "{{ (data_interval_end if " + HAS_INTERVAL + " else dag_run.run_after).isoformat() }}"
-FILE_NAME = ("audit-{{ (data_interval_start if " + HAS_INTERVAL + " else dag_run.run_after - "
-             "macros.timedelta(hours=1)).strftime('%Y-%m-%dT%H%M%S') }}Z.jsonl")
+WINDOW_START = ("(data_interval_start if data_interval_start is defined and data_interval_start and "
+                "data_interval_start < data_interval_end else dag_run.run_after - macros.timedelta(hours=1))")
+WINDOW_END = ("(data_interval_end if data_interval_start is defined and data_interval_start and "
+              "data_interval_start < data_interval_end else dag_run.run_after)")
+START = "{{ " + WINDOW_START + ".isoformat() }}"
+END = "{{ " + WINDOW_END + ".isoformat() }}"
+FILE_NAME = "audit-{{ " + WINDOW_START + ".strftime('%Y-%m-%dT%H%M%S') }}Z.jsonl"  # Airflow's times are UTC
 
 with DAG(
     dag_id="example_logto_audit_logs",

@@ -18,6 +18,7 @@ and counts the values it replaced.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from typing import Any
 from airflow_provider_logto.exceptions import scrub
 
 REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 5
 _SENSITIVE_NAME = re.compile(r"secret|password|passwd|passphrase|assertion|verifier|apikey|privatekey|"
                              r"authorization|cookie|credential|token$|^code$|^otp$")
 _INTERNAL_SECRET = re.compile(r"#internal:[^\s\"',;&]+")
@@ -38,6 +40,7 @@ def redact_entry(entry: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     return redacted, counter.count
 
 
+@functools.lru_cache(maxsize=4096)
 def is_sensitive_name(name: str) -> bool:
     """True for a field name that says its value is a credential (case and separators do not matter)."""
     return bool(_SENSITIVE_NAME.search(re.sub(r"[^a-z0-9]", "", name.lower())))
@@ -73,6 +76,8 @@ class _Counter:
                 before = self.count
                 cleaned = self.value(decoded, sensitive=False)
                 return json.dumps(cleaned, ensure_ascii=False) if self.count > before else text
+        if len(text) < MIN_SECRET_LENGTH:
+            return text  # too short to hold a credential (Airflow masks nothing shorter either)
         cleaned = scrub(_INTERNAL_SECRET.sub("***", text))
         if cleaned != text:
             self.count += 1
