@@ -7,8 +7,8 @@ Logto Cloud keeps its audit log 3 days (Free) or 14 days (Pro); this DAG keeps i
 ``[REDACTED]``. Adjacent hours neither overlap nor leave a gap; a rerun rewrites the same file; a backfill of
 last week exports last week.
 
-A run triggered by hand from the UI or the REST API without a logical date has no data interval: it exports the
-hour before the moment it was triggered (``dag_run.run_after``) instead.
+A run triggered by hand (from the UI, the REST API or ``dag.test()``) has no data interval on Airflow 3, or an
+empty one: it exports the hour before the moment it was triggered (``dag_run.run_after``) instead.
 
 The file is the outlet asset's content: ``example_logto_audit_logs_arrived`` is scheduled on that asset and reads
 the window and count each export announces (``triggering_asset_events``).
@@ -35,13 +35,15 @@ EXPORT_URI = os.environ.get("LOGTO_AUDIT_EXPORT_URI") or f"file://{tempfile.gett
 EXPORT_CONN_ID = os.environ.get("LOGTO_AUDIT_EXPORT_CONN_ID") or None
 AUDIT_LOG = Asset(EXPORT_URI.rstrip("/"))
 # The window: the run's data interval; a run without one (Airflow 3, triggered from the UI or REST without a
-# logical date) takes the hour before it was triggered. Airflow 2 runs always have a data interval.
-HAS_INTERVAL = "(data_interval_start is defined and data_interval_start)"
-START = ("{{ (data_interval_start if " + HAS_INTERVAL + " else dag_run.run_after - macros.timedelta(hours=1))"
-         ".isoformat() }}")
-END = "{{ (data_interval_end if " + HAS_INTERVAL + " else dag_run.run_after).isoformat() }}"
-FILE_NAME = ("audit-{{ (data_interval_start if " + HAS_INTERVAL + " else dag_run.run_after - "
-             "macros.timedelta(hours=1)).in_timezone('UTC').strftime('%Y-%m-%dT%H%M%S') }}Z.jsonl")
+# logical date) or with an empty one (Airflow 3 gives a run triggered by hand with a logical date the interval
+# [logical date, logical date)) takes the hour before it was triggered. Airflow 2 runs always have an interval.
+WINDOW_START = ("(data_interval_start if data_interval_start is defined and data_interval_start and "
+                "data_interval_start < data_interval_end else dag_run.run_after - macros.timedelta(hours=1))")
+WINDOW_END = ("(data_interval_end if data_interval_start is defined and data_interval_start and "
+              "data_interval_start < data_interval_end else dag_run.run_after)")
+START = "{{ " + WINDOW_START + ".isoformat() }}"
+END = "{{ " + WINDOW_END + ".isoformat() }}"
+FILE_NAME = "audit-{{ " + WINDOW_START + ".strftime('%Y-%m-%dT%H%M%S') }}Z.jsonl"  # Airflow's times are UTC
 
 with DAG(
     dag_id="example_logto_audit_logs",

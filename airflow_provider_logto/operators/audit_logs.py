@@ -41,7 +41,8 @@ class LogtoAuditLogExportOperator(BaseOperator):
 
     The window defaults to the run's data interval, so an hourly DAG exports each hour once: adjacent runs neither
     overlap nor leave a gap, a rerun rewrites the same file with the same content, a backfill exports past hours.
-    A run without a data interval (Airflow 3, triggered from the UI or REST without a logical date) needs
+    A run without a data interval (Airflow 3, triggered from the UI or REST without a logical date), or with an
+    empty one (Airflow 3 gives a run triggered by hand with a logical date ``[logical date, logical date)``), needs
     ``start`` and ``end``; without them it fails before any request and says what to set. A window that ends
     in the future is refused; one that ended less than 5 s ago is read once those 5 s have passed.
 
@@ -148,10 +149,11 @@ class LogtoAuditLogExportOperator(BaseOperator):
                                   "interval is the window)")
         else:
             interval = (context.get("data_interval_start"), context.get("data_interval_end"))
-            if interval[0] is None or interval[1] is None:
+            if interval[0] is None or interval[1] is None or interval[0] == interval[1]:
                 raise LogtoUsageError("this run has no data interval (it was triggered without a logical date, e.g. "
-                                      f"from the UI or the REST API), so the window to export is unknown: "
-                                      f"{NO_WINDOW_HINT}")
+                                      "from the UI or the REST API) or an empty one (Airflow 3 gives a run "
+                                      "triggered with a logical date the interval [logical date, logical date)), so "
+                                      f"the window to export is unknown: {NO_WINDOW_HINT}")
             start, end = _instant("data_interval_start", interval[0]), _instant("data_interval_end", interval[1])
         if end <= start:
             raise LogtoUsageError(f"the window [{_iso(start)}, {_iso(end)}) is empty: end must be after start")

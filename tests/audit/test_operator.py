@@ -77,6 +77,7 @@ def test_the_window_can_be_given_in_another_time_zone(history: list[dict[str, An
 @pytest.mark.parametrize(("options", "context", "message"), [
     ({}, {}, "this run has no data interval .* set start and end on the operator"),
     ({}, {"data_interval_start": None, "data_interval_end": None}, "no data interval"),
+    ({}, {"data_interval_start": _at(BASE_MS), "data_interval_end": _at(BASE_MS)}, "or an empty one"),
     ({"start": "2026-01-01T00:00:00Z"}, {}, "end is not set: give both start and end"),
     ({"end": "2026-01-01T00:00:00Z"}, {}, "start is not set"),
     ({"start": "2026-01-01T00:00:00", "end": "2026-01-01T01:00:00Z"}, {}, "has no time zone"),

@@ -80,7 +80,7 @@ def test_adjacent_windows_compose(emulator: LogtoEmulator, hook: LogtoHook, rng:
 
 
 @pytest.mark.parametrize(("start", "end", "message"), [
-    (BASE_MS, BASE_MS, "end (1767225600000) must be after start"),
+    (BASE_MS, BASE_MS, r"end \(1767225600000\) must be after start"),
     (BASE_MS + 1, BASE_MS, "must be after start"),
     (-1, BASE_MS, "start_ms must be epoch milliseconds"),
     (float(BASE_MS), BASE_MS + 1, "start_ms must be epoch milliseconds"),
