@@ -3,7 +3,8 @@ entries all pass through it).
 
 What goes: ``Bearer``/``Basic`` credentials (also as ``Authorization: ...``, URL- or JSON-escaped), JWTs, Logto's
 internal form of an app secret (``#internal:…``, which authenticates as the app), the values of credential
-parameters in a form or query string (``client_secret=…``, ``password=…``, ``code=…``, ``refresh_token=…``) and
+parameters in a form or query string (``client_secret=…``, ``password=…``, ``code=…``, ``refresh_token=…``) or in
+JSON text that is not valid JSON as a whole (``"client_secret": "…"``, also JSON-escaped), and
 every value registered with Airflow's secret masker (app secrets, access tokens, connection passwords).
 """
 
@@ -22,6 +23,8 @@ _IN_TEXT = re.compile(
     r"|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"  # JWTs
     r"|#internal:[^\s\"'&,;\\]+"  # Logto's internal app secret
     rf"|(?<![A-Za-z0-9_])(?P<parameter>{'|'.join(_FORM_PARAMETERS)})=[^&\s\"'\\]+"  # form/query parameters
+    # the same parameters as JSON text that did not parse (also JSON-escaped); not "code": error bodies use it
+    rf"|(?P<field>\\?\"(?:{'|'.join(p for p in _FORM_PARAMETERS if p != 'code')})\\?\"\s*:\s*\\?\")[^\"\\]+"
 )
 
 Masker = Callable[[str], tuple[str, int]]
@@ -55,6 +58,8 @@ def scrub_text(text: str, marker: str = "***", masker: Masker | None = None) -> 
             return f"{match.group('scheme')}{match.group('gap')}{marker}"
         if match.group("parameter"):
             return f"{match.group('parameter')}={marker}"
+        if match.group("field"):
+            return f"{match.group('field')}{marker}"
         return marker
 
     text, count = _IN_TEXT.subn(replace, text)

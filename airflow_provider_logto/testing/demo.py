@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
               f"  - connection logto_shopping: an M2M app holding only the shopping role (least privilege);\n"
               f"  - {plural(SEEDED_USERS, 'sample user')} (user1 … user{SEEDED_USERS}, user<N>@example.com) for "
               "the list and export examples to find;\n"
-              "  - two hours of audit-log history (token requests and sign-ins) for the audit-log example.\n"
+              "  - 3 days of audit-log history (M2M token requests, failed ones, sign-ins) for the audit-log "
+              "export to find.\n"
               f"Export {connection_env(DEFAULT_CONN_ID)} (and {connection_env('logto_shopping')}) to use your own "
               "Logto instead.")
     try:
@@ -145,8 +146,6 @@ def _run(dags_folder: Path, home: Path, only: list[str] | None, emulator: LogtoE
     print(f"Preparing Airflow in {home}: migrating its metadata database (airflow db migrate, first time "
           "~10-30 s) ...", flush=True)
     migrate_database()
-    # the audit-log example's folder (its outlet asset, fixed when the DAG is parsed) goes to the demo's home too
-    os.environ.setdefault("LOGTO_AUDIT_EXPORT_URI", f"file://{home / 'logto-audit'}")
     print(f"Parsing the DAGs in {dags_folder} ...", flush=True)
     dags = load_dags(dags_folder)
     unknown = sorted(set(only or ()) - set(dags))

@@ -268,6 +268,12 @@ class LogtoEmulator:
         records = [self.state.build_log(**entry) for entry in entries]
         return self.state.insert_logs(records)
 
+    def internal_secret(self, app_id: str) -> str:
+        """The app's internal secret (``#internal:…``, Logto's ``applications.secret``): what a
+        ``client_secret_post`` entry's ``payload.params.client_secret`` holds, and a working secret for the app."""
+        self.state.get("applications", app_id)
+        return self.state.internal_secrets[app_id]
+
     def delete_logs_before(self, created_at_ms: int) -> int:
         """Retention, as Logto Cloud runs it: delete every entry older than ``created_at_ms``; how many went."""
         return self.state.delete_logs_before(created_at_ms)

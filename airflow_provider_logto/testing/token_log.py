@@ -69,8 +69,10 @@ def error_json(error: OidcError) -> str:
 
 
 def token_log_record(state: TenantState, request: Request, attempt: TokenAttempt, *,
-                     body: dict[str, Any] | None = None, error: OidcError | None = None) -> LogRecord:
-    """The ``ExchangeTokenBy.*`` record for one answered token request (``body`` on success, ``error`` else)."""
+                     body: dict[str, Any] | None = None, error: OidcError | None = None,
+                     created_at: int | None = None) -> LogRecord:
+    """The ``ExchangeTokenBy.*`` record for one answered token request (``body`` on success, ``error`` else);
+    ``created_at`` (epoch ms) back-dates it (demo history), default now."""
     params = attempt.params
     grant_type = params.get("grant_type") if params is not None else None
     key = f"ExchangeTokenBy.{_EXCHANGE_BY.get(grant_type, 'Unknown') if isinstance(grant_type, str) else 'Unknown'}"
@@ -93,4 +95,4 @@ def token_log_record(state: TenantState, request: Request, attempt: TokenAttempt
         payload["scope"] = answer["scope"]
     if error is not None:
         payload["error"] = error_json(error)
-    return state.build_log(key, payload=payload)
+    return state.build_log(key, payload=payload, created_at=created_at)

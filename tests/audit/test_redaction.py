@@ -227,3 +227,22 @@ def test_fuzz_shape_kept_secrets_gone_and_idempotent() -> None:
         assert redact_entry(redacted) == (redacted, 0)
         assert count >= 0
         planted.clear()
+
+
+def test_credentials_in_text_that_is_not_json(emulator: LogtoEmulator) -> None:
+    """An HTML error page echoing the form, a truncated JSON body, a callback URL: still found inside text."""
+    text = ('<pre>{"client_secret": "cs-1", "code": "oidc.invalid_client", "refresh_token": "rt-1"</pre> '
+            'GET /callback?code=ac-1&state=s id_token=it-1 \\"password\\":\\"pw-1\\"')
+    entry = emulator.add_log("Unknown", payload={"note": text})
+    redacted, count = redact_entry(entry)
+    note = redacted["payload"]["note"]
+    assert count == 5
+    for value in ("cs-1", "rt-1", "ac-1", "it-1", "pw-1"):
+        assert value not in note, value
+    assert '"code": "oidc.invalid_client"' in note and "state=s" in note
+
+
+def test_exceptions_scrub_shares_the_patterns() -> None:
+    from airflow_provider_logto.exceptions import scrub
+
+    assert scrub(f"echo: client_secret=#internal:abc Bearer {JWT}") == "echo: client_secret=*** Bearer ***"

@@ -204,6 +204,7 @@ def test_client_secret_post_entry_holds_the_internal_secret_which_authenticates(
     assert params["grant_type"] == "client_credentials" and params["client_id"] == management_app.id
     internal = params["client_secret"]
     assert internal.startswith("#internal:") and internal != management_app.secret
+    assert internal == emulator.internal_secret(management_app.id)
     assert "error" not in payload
     assert list(payload) == sorted(payload, key=lambda k: (len(k), k))  # jsonb order
     # the internal secret works at the token endpoint (as on Logto), through Basic and through the form
@@ -295,3 +296,38 @@ def test_basic_header_with_the_user_secret_is_rewritten_not_logged(emulator: Log
                                    "resource": emulator.management_api_resource}, timeout=10)
     assert response.status_code == 200
     assert header not in json.dumps(_token_entries(emulator))
+
+
+def test_demo_tenant_has_three_days_of_history() -> None:
+    from airflow_provider_logto.testing.seed import seed_demo
+
+    with LogtoEmulator() as emulator:
+        seed_demo(emulator, users=3)
+        app = emulator.add_m2m_app("reader")
+        api = Api(emulator, token_response(emulator, app, resource=emulator.management_api_resource,
+                                           scope="all").json()["access_token"])
+        total = int(_logs(api, page_size=100).headers["Total-Number"])
+        records = emulator.state.all_logs()
+    assert 200 <= total <= 800
+    now = int(time.time() * 1000)
+    assert now - records[0].created_at > 60 * 3_600_000  # reaches back days, not minutes
+    payloads = [record.payload() for record in records]
+    assert any(p.get("params", {}).get("client_secret", "").startswith("#internal:") for p in payloads)
+    assert any(p["result"] == "Error" and "error" in p for p in payloads)
+    assert any(p["key"].startswith("Interaction.") and p.get("userId") for p in payloads)
+    times = [record.created_at for record in records]
+    assert len(set(times)) < len(times)  # some share a millisecond
+
+
+def test_retention_keeps_every_filter_consistent(emulator: LogtoEmulator, api: Api) -> None:
+    base = int(time.time() * 1000) - 60_000
+    emulator.add_logs({"key": "RevokeToken", "created_at": base + n, "application_id": f"a{n % 2}",
+                       "user_id": f"u{n % 3}"} for n in range(30))
+    assert emulator.delete_logs_before(base + 12) == 12
+    for params, expected in (({"applicationId": "a0"}, 9), ({"userId": "u2"}, 6), ({"logKey": "RevokeToken"}, 18),
+                             ({"applicationId": "a1", "userId": "u1"}, 3)):
+        response = _logs(api, page_size=100, **params)
+        assert response.headers["Total-Number"] == str(expected), params
+        assert all(entry["createdAt"] >= base + 12 for entry in response.json())
+    assert emulator.delete_logs_before(base + 30) == 18
+    assert _logs(api, applicationId="a0").json() == []

@@ -218,11 +218,17 @@ class LogsMixin(TenantBase):
             if not dropped:
                 return 0
             self._listed_logs.drop_before(created_at)
-            for table in (self._logs_by_key, self._logs_by_application, self._logs_by_user):
-                for value, index in list(table.items()):
-                    index.drop_before(created_at)
-                    if not index:
-                        del table[value]
+            touched: tuple[tuple[dict[str, _Index], set[str]], ...] = (
+                (self._logs_by_key, {r.key for r in dropped}),
+                (self._logs_by_application, {r.application_id for r in dropped if r.application_id is not None}),
+                (self._logs_by_user, {r.user_id for r in dropped if r.user_id is not None}))
+            for table, values in touched:
+                for value in values:  # only the indexes that held a dropped entry
+                    index = table.get(value)
+                    if index is not None:
+                        index.drop_before(created_at)
+                        if not index:
+                            del table[value]
             for record in dropped:
                 del self.logs_by_id[record.id]
             return len(dropped)
