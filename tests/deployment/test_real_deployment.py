@@ -156,7 +156,7 @@ def _credentials_in_the_audit_log(emulator: LogtoEmulator, app: M2MApp) -> dict[
         params={"page": 1, "page_size": 100, "applicationId": app.id}).json()
         if "client_secret" in entry["payload"].get("params", {})]
     assert internal, "the emulator records the posted secret as Logto does"
-    return {"posted secret": app.secret, "token echoed in the audit log": token,
+    return {"posted secret": app.secret, "echoed access token (audit log)": token,
             **{f"internal form of the secret #{number}": value for number, value in enumerate(internal)}}
 
 
@@ -197,8 +197,8 @@ def test_twenty_parallel_tasks_one_token_in_each_cache_mode(outcome: Outcome) ->
 
 def test_the_audit_export_wrote_each_window_and_announced_it(outcome: Outcome) -> None:
     runs = [run for run in outcome.runs if run.dag_id == "example_logto_audit_logs"]
-    files = sorted(outcome.audit_folder.glob("audit-*.jsonl"))
-    assert len(runs) == 2 and 1 <= len(files) <= 2 and not list(outcome.audit_folder.glob("*.part"))
+    files = sorted(outcome.audit_folder.glob("audit-*.jsonl"))  # the two triggered runs' and scheduled ones'
+    assert len(runs) == 2 and len(files) >= 2 and not list(outcome.audit_folder.glob("*.part"))
     entries = [json.loads(line) for path in files for line in path.read_text().splitlines()]
     assert any(entry["payload"].get("applicationId") == outcome.apps["poster"].id for entry in entries)
     arrived = [run for run in outcome.runs if run.dag_id == AUDIT_DOWNSTREAM]
