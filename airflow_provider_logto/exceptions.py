@@ -1,42 +1,29 @@
 """The provider's errors. All are ``AirflowException`` subclasses, so Airflow's task retries apply, and none ever
 carries an app secret or an access token: every message passes :func:`scrub`, which removes ``Bearer``/``Basic``
-credentials, JWTs and every value registered with Airflow's secret masker — also when a server echoed them back."""
+credentials, JWTs, internal app secrets, credential form parameters and every value registered with Airflow's
+secret masker — also when a server echoed them back."""
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_logto.auth.scrubbing import scrub_text
+
 # Statuses that say "not now" rather than "no": retried for reads, and a waiting sensor just asks again.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-# "Bearer <token>" / "Basic <base64>" (also as "Authorization: ..." or JSON-escaped), and bare JWTs.
-_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)[A-Za-z0-9._~+/=%-]{20,}")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 OUTCOME_UNKNOWN_NOTE = (
     " The request was sent, so it may or may not have taken effect (outcome unknown): check the target's state "
     "before repeating it; a retried task sends it again.")
 
 
 def scrub(text: str) -> str:
-    """``text`` without credentials: ``Bearer``/``Basic`` values and JWTs become ``***``, then Airflow's masker
-    replaces every registered secret (app secrets, access tokens)."""
-    text = _JWT.sub("***", _CREDENTIAL.sub(lambda match: f"{match.group(1)} ***", text))
-    try:
-        return str(_masker()(text))
-    except Exception:  # a masker problem must never hide the error itself
-        return text
-
-
-@functools.cache
-def _masker() -> Any:
-    """Airflow's ``redact``, looked up once (the audit-log export scrubs every string of millions of entries)."""
-    from airflow.providers.common.compat.sdk import redact
-
-    return redact
+    """``text`` without credentials: ``Bearer``/``Basic`` values, JWTs, internal app secrets and credential
+    parameters become ``***``, and so does every secret registered with Airflow's masker (app secrets, access
+    tokens); see :mod:`airflow_provider_logto.auth.scrubbing`."""
+    return scrub_text(text)[0]
 
 
 def _scrubbed(value: Any) -> Any:

@@ -54,6 +54,7 @@ def test_examples_exist() -> None:
     the emulator, are all collected (a changed fence would otherwise drop them from the run silently)."""
     assert len([name for name in PYTHON_BLOCKS if name.startswith("README.md-")]) == 3
     for page in ("docs/hook.md", "docs/exports.md", "docs/user-sync.md", "docs/emulator.md",
+                 "docs/emulator-audit-log.md", "docs/audit-log-redaction.md",
                  "docs/operators/management.md", "docs/operators/resource.md", "docs/operators/sensor.md"):
         assert f"{page}-0" in PYTHON_BLOCKS, page
     assert len(CONNECTION_VALUES) >= 3

@@ -26,7 +26,7 @@ _SEGMENT = r"\.[A-Za-z0-9_-]+"
 _lock = threading.Lock()
 
 
-def _airflow_masker() -> Any:
+def airflow_masker() -> Any:
     """Airflow's process-wide ``SecretsMasker`` (Task SDK on Airflow 3, ``airflow.utils.log`` on 2.x), or None."""
     try:
         from airflow.sdk._shared.secrets_masker import _secrets_masker
@@ -50,7 +50,7 @@ def token_pattern(token: str) -> str | None:
 def mask_token(token: str, mask_secret: Callable[[str], None]) -> None:
     """Make sure Airflow's masker hides ``token``; cheap when a token of the same signing key was masked before."""
     pattern = token_pattern(token)
-    masker = _airflow_masker()
+    masker = airflow_masker()
     patterns = getattr(masker, "patterns", None)
     if pattern is None or not isinstance(patterns, set) or not hasattr(masker, "replacer"):
         mask_secret(token)

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
               f"  - connection logto_shopping: an M2M app holding only the shopping role (least privilege);\n"
               f"  - {plural(SEEDED_USERS, 'sample user')} (user1 … user{SEEDED_USERS}, user<N>@example.com) for "
               "the list and export examples to find;\n"
-              "  - two hours of audit-log history (token requests and sign-ins) for the audit-log example.\n"
+              "  - 3 days of audit-log history (M2M token requests, failed ones, sign-ins) for the audit-log "
+              "export to find.\n"
               f"Export {connection_env(DEFAULT_CONN_ID)} (and {connection_env('logto_shopping')}) to use your own "
               "Logto instead.")
     try:

@@ -248,25 +248,31 @@ class LogtoEmulator:
                 raise ValueError(f"unknown organization roles {unknown}; add them with add_organization_role()")
             self.state.add_member_org_roles(organization_id, kind, ((member_id, by_name[r]) for r in roles))
 
-    # --- misbehaviour ---------------------------------------------------------------------------------------
+    # --- audit log -----------------------------------------------------------------------------------------
     def add_log(self, key: str, *, created_at: int | None = None, application_id: str | None = None,
                 user_id: str | None = None, result: str = "Success",
                 payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """One audit-log entry as Logto stores it (``created_at`` in epoch ms, default now); the stored entry.
-        Only keys Logto lists (``ExchangeTokenBy.``, ``Interaction.``, ``RevokeToken``, …) show in
-        ``GET /api/logs``. Thread-safe: tests write while an export reads."""
-        return self.state.audit_log.add(key, created_at=created_at, application_id=application_id,
-                                        user_id=user_id, result=result, payload=payload)
+        """Write one audit-log entry and return it as ``GET /api/logs/{id}`` will (``createdAt`` in epoch ms,
+        default now). Its payload is ``key``, ``result``, ``applicationId``/``userId`` when given, then
+        ``payload``'s fields (which win), keys in PostgreSQL ``jsonb`` order. Keys without one of Logto's audit
+        prefixes (``ExchangeTokenBy``, ``RevokeToken``, ``Interaction``, ``JwtCustomizer``, ``SamlApplication``,
+        ``Unknown``) are stored but not listed, as in Logto."""
+        record = self.state.build_log(key, created_at=created_at, application_id=application_id,
+                                      user_id=user_id, result=result, payload=payload)
+        self.state.insert_log(record)
+        return record.entry(self.tenant_id)
 
     def add_logs(self, entries: Iterable[Mapping[str, Any]]) -> int:
-        """Many entries at once (fast enough for millions): each mapping holds :meth:`add_log`'s arguments
-        (``key``, ``created_at``, …). How many were added."""
-        return self.state.audit_log.add_many(entries)
+        """Write many entries at once (millions: one sort, not one insertion each); each mapping holds
+        :meth:`add_log`'s arguments by name (``key`` required). Returns how many were written."""
+        records = [self.state.build_log(**entry) for entry in entries]
+        return self.state.insert_logs(records)
 
     def delete_logs_before(self, created_at_ms: int) -> int:
-        """Retention: delete every entry older than ``created_at_ms``; how many were deleted."""
-        return self.state.audit_log.delete_before(created_at_ms)
+        """Retention, as Logto Cloud runs it: delete every entry older than ``created_at_ms``; how many went."""
+        return self.state.delete_logs_before(created_at_ms)
 
+    # --- misbehaviour ---------------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, path: str = "*", **options: Any) -> Fault:
         """Inject a fault; see :meth:`FaultInjector.add` for the options (count, rate, status, retry_after, ...)."""
         return self.faults.add(kind, path, **options)

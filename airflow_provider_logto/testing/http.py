@@ -33,6 +33,7 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     raw_target: str
+    client_ip: str = ""
 
     def param(self, name: str) -> str | None:
         """First value of a query parameter, or None."""
@@ -124,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={key.lower(): value for key, value in self.headers.items()},
             body=body,
             raw_target=self.path,
+            client_ip=str(self.client_address[0]),
         )
         try:
             response = self.server.app(request)

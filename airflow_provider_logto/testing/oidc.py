@@ -15,7 +15,6 @@ organization roles, and an ``organization_id`` claim comes first.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import secrets
@@ -28,6 +27,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.journal import Journal
 from airflow_provider_logto.testing.keys import SigningKey
 from airflow_provider_logto.testing.state import TenantState
+from airflow_provider_logto.testing.token_log import DEFAULT_SECRET_NAME, TokenAttempt, token_log_record
 
 ORGANIZATION_AUDIENCE_PREFIX = "urn:logto:organization:"
 ORGANIZATION_TOKEN_TTL = 3600  # oidc/resource.ts: reversedResourceAccessTokenTtl
@@ -39,6 +39,9 @@ _GRANT_TYPES = ("implicit", "authorization_code", "refresh_token", "client_crede
 _TOKEN_PARAMS = (*_AUTH_PARAMS, "grant_type", "code", "code_verifier", "redirect_uri", "refresh_token", "scope",
                  "resource", "organization_id", "subject_token", "subject_token_type", "actor_token",
                  "actor_token_type", "audience", "authorization_details")
+
+# what stripGrantIrrelevantParams keeps for client_credentials: the auth parameters and the grant's own
+_CLIENT_CREDENTIALS_PARAMS = frozenset((*_AUTH_PARAMS, "grant_type", "scope", "organization_id", "resource"))
 
 # error -> Logto's message for "oidc.<error>" (the en phrases; others fall back to "An OIDC error occurred").
 _OIDC_MESSAGES = {
@@ -52,14 +55,18 @@ _OIDC_MESSAGES = {
 
 
 class OidcError(Exception):
-    """An OAuth error as node-oidc-provider raises it, rendered the way Logto wraps it."""
+    """An OAuth error as node-oidc-provider raises it, rendered the way Logto wraps it.
 
-    def __init__(self, status: int, error: str, description: str, www_authenticate: str | None = None) -> None:
+    ``detail`` is node-oidc-provider's ``error_detail`` (never sent, but kept in the audit log's ``error``)."""
+
+    def __init__(self, status: int, error: str, description: str, www_authenticate: str | None = None,
+                 detail: str | None = None) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
         self.www_authenticate = www_authenticate
+        self.detail = detail
 
     def response(self, *, cache: bool = True) -> Response:
         """Logto's body (``code``, ``message``, then the OAuth fields); ``no-store`` on the token route."""
@@ -125,54 +132,34 @@ class OidcProvider:
                          f"unrecognized route or not allowed method ({request.method} on {path})").response(cache=False)
 
     def token(self, request: Request) -> Response:
-        """The token endpoint; every request it answers, success or failure, writes an audit-log entry."""
+        """Answer a token request; one audit-log entry for what reached the token route (``grant.success`` /
+        ``grant.error``): not an expired secret (refused by Logto's middleware before the route) nor the Cloud
+        token quota (its guard too)."""
+        attempt = TokenAttempt()
         try:
-            response = self._grant(request)
-            error = None
-        except OidcError as failure:
-            response, error = failure.response(), failure
-        self._log_token_request(request, response, error)
+            response = self._grant(request, attempt)
+        except OidcError as error:
+            if attempt.routed:
+                self.state.insert_log(token_log_record(self.state, request, attempt, error=error))
+            return error.response()
+        if attempt.routed:
+            self.state.insert_log(token_log_record(self.state, request, attempt, body=json.loads(response.body)))
         return response
 
-    def _log_token_request(self, request: Request, response: Response, error: OidcError | None) -> None:
-        """Logto's ``ExchangeTokenBy.<grant>`` entry: the request's form as ``params`` — with a correctly posted
-        app secret replaced by the app's internal form (``koa-app-secret-transpilation`` ran before), which
-        itself authenticates as the app — plus ip, user agent, application, and the outcome."""
-        body, _ = _token_body(request)
-        params = {key: value for key, value in body.items() if isinstance(value, (str, list))}
-        header_id, _ = _basic_credentials(request.header("authorization"))
-        body_id = params.get("client_id")
-        client_id = header_id or (body_id if isinstance(body_id, str) else None)
-        app = self.state.applications.get(client_id or "")
-        posted = params.get("client_secret")
-        if app is not None and isinstance(posted, str) and secrets.compare_digest(posted.encode(),
-                                                                                    app["secret"].encode()):
-            params["client_secret"] = internal_secret(app)
-        grant = params.get("grant_type")
-        key = "ExchangeTokenBy.ClientCredentials" if grant == "client_credentials" else "ExchangeTokenBy.Unknown"
-        payload: dict[str, Any] = {"ip": "127.0.0.1", "userAgent": request.header("user-agent") or "",
-                                   "params": params}
-        succeeded = response.status == 200
-        if succeeded:
-            answer = json.loads(response.body)
-            payload |= {"scope": answer.get("scope"), "tokenTypes": ["AccessToken"]}
-        else:
-            name = "OIDCProviderError" if error is not None else "RequestError"
-            message = error.description if error is not None else response.body.decode(errors="replace")[:200]
-            payload["error"] = json.dumps({"name": name, "message": message,
-                                           "stack": f"{name}: {message}\n    at token (oidc/token.ts)"})
-        self.state.audit_log.add(key, application_id=client_id, result="Success" if succeeded else "Error",
-                                 payload=payload)
-
-    def _grant(self, request: Request) -> Response:
+    def _grant(self, request: Request, attempt: TokenAttempt) -> Response:
         body, content_type_error = _token_body(request)
-        self._check_secret_expiry(request, body)
+        authorization = self._transpile_secret(request, body, attempt)
+        attempt.routed = True
         if content_type_error:
             raise OidcError(400, "invalid_request", content_type_error)
         params = {key: value for key, value in body.items() if key in _TOKEN_PARAMS and value}
+        attempt.params = params
         _reject_dupes(params, _AUTH_PARAMS)
-        app = self._authenticate(request, params)
+        app = self._authenticate(authorization, params, attempt)
         _reject_dupes(params, ("grant_type",))
+        if params.get("grant_type") == "client_credentials":  # stripGrantIrrelevantParams
+            for key in [key for key in params if key not in _CLIENT_CREDENTIALS_PARAMS]:
+                del params[key]
         grant_type = params.get("grant_type")
         if grant_type is None:
             raise OidcError(400, "invalid_request", "missing required parameter 'grant_type'")
@@ -181,9 +168,9 @@ class OidcProvider:
         if grant_type != "client_credentials" or app["type"] != "MachineToMachine":
             raise OidcError(400, "invalid_request", "requested grant type is not allowed for this client")
         _reject_dupes(params, tuple(key for key in params if key != "resource"))
-        return self._client_credentials(app, params)
+        return self._client_credentials(app, params, attempt)
 
-    def _client_credentials(self, app: dict[str, Any], params: dict[str, Any]) -> Response:
+    def _client_credentials(self, app: dict[str, Any], params: dict[str, Any], attempt: TokenAttempt) -> Response:
         """Logto's ``oidc/grants/client-credentials.ts``: organization check, resource check, then scopes."""
         organization_id = params.get("organization_id")
         if organization_id is not None and not self.state.is_org_member(organization_id, "applications", app["id"]):
@@ -201,6 +188,7 @@ class OidcProvider:
                             "only a single resource indicator value is supported for this grant type")
         requested = list(dict.fromkeys(params["scope"].split(" "))) if params.get("scope") else []
         if self.token_quota is not None and self.journal.tokens_issued() >= self.token_quota:
+            attempt.routed = False  # Logto Cloud's koaTokenUsageGuard answers before the token route
             return Response.json(429, api_error("auth.exceed_token_limit").body())
         extra: dict[str, Any] = {}
         if resources:
@@ -236,26 +224,37 @@ class OidcProvider:
             raise OidcError(400, "invalid_target", "resource indicator is missing, or unknown")
         return resource
 
-    def _check_secret_expiry(self, request: Request, body: dict[str, Any]) -> None:
-        """``koa-app-secret-transpilation``: runs first, and only for an app's own, correct secret."""
-        header_id, header_secret = _basic_credentials(request.header("authorization"))
+    def _transpile_secret(self, request: Request, body: dict[str, Any], attempt: TokenAttempt) -> str | None:
+        """``koa-app-secret-transpilation``: runs first, and only for an app's own, correct secret. An expired one
+        is refused here; a valid one is replaced by the app's internal secret (in the form, or in a rewritten
+        Basic header, which is returned) and its name noted for the audit log. Anything else passes unchanged
+        (the internal secret itself then authenticates, as in Logto)."""
+        authorization = request.header("authorization")
+        header_id, header_secret = _basic_credentials(authorization)
         body_id = body.get("client_id") if isinstance(body.get("client_id"), str) else None
         body_secret = body.get("client_secret") if isinstance(body.get("client_secret"), str) else None
         if header_id and body_id and header_id != body_id:
-            return
+            return authorization
         if header_id and (not header_secret or body_secret):
-            return
+            return authorization
         client_id, secret = header_id or body_id, header_secret or body_secret
         app = self.state.applications.get(client_id or "")
         if app is None or not secret or not secrets.compare_digest(secret.encode(), app["secret"].encode()):
-            return
+            return authorization
         expires_at = self.state.secret_expires_at.get(app["id"])
         if expires_at is not None and expires_at < time.time() * 1000:
             raise OidcError(400, "invalid_request", "client secret has expired")
+        internal = self.state.internal_secrets[app["id"]]
+        attempt.application_secret = DEFAULT_SECRET_NAME
+        if header_secret:
+            return "Basic " + base64.b64encode(f"{client_id}:{internal}".encode()).decode()
+        body["client_secret"] = internal
+        return authorization
 
-    def _authenticate(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
-        """node-oidc-provider's ``token_auth``: client_secret_basic or client_secret_post, exactly one."""
-        authorization = request.header("authorization")
+    def _authenticate(self, authorization: str | None, params: dict[str, Any],
+                      attempt: TokenAttempt) -> dict[str, Any]:
+        """node-oidc-provider's ``token_auth``: client_secret_basic or client_secret_post, exactly one, against
+        the app's internal secret (what the transpilation left)."""
         body_id: str | None = params.get("client_id")
         body_secret: str | None = params.get("client_secret")
         client_id: str | None
@@ -277,11 +276,13 @@ class OidcProvider:
         app = self.state.applications.get(client_id)
         if app is None:
             raise OidcError(400, "invalid_client", f"invalid client {client_id}")
-        if secret is None or not any(secrets.compare_digest(secret.encode(), known.encode())
-                                     for known in (app["secret"], internal_secret(app))):
+        attempt.application_id = app["id"]  # ctx.oidc.entity('Client', client)
+        internal = self.state.internal_secrets[app["id"]]
+        if secret is None or not secrets.compare_digest(secret.encode(), internal.encode()):
             challenge = (f'Basic realm="{self.issuer}", error="invalid_client", '
                          f'error_description="client authentication failed"') if basic else None
-            raise OidcError(401, "invalid_client", "client authentication failed", challenge)
+            raise OidcError(401, "invalid_client", "client authentication failed", challenge,
+                            detail="invalid secret provided")
         return app
 
     def _sign(self, app_id: str, scope: str | None, audience: str, ttl: int, extra: dict[str, Any]) -> str:
@@ -294,13 +295,6 @@ class OidcProvider:
             claims["scope"] = scope
         claims.update({"client_id": app_id, "iss": self.issuer, "aud": audience})
         return self.key.sign(claims)
-
-
-def internal_secret(app: dict[str, Any]) -> str:
-    """The app's secret in Logto's internal form (what its audit log records for a posted secret): distinct from
-    the secret, and accepted by the token endpoint as the app's credential, as Logto accepts it."""
-    digest = hashlib.sha256(f"{app['id']}:{app['secret']}".encode()).hexdigest()[:40]
-    return f"#internal:{digest}"
 
 
 def _token_body(request: Request) -> tuple[dict[str, Any], str | None]:

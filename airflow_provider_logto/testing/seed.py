@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from airflow_provider_logto.testing.emulator import LogtoEmulator
+from airflow_provider_logto.testing.history import seed_audit_history
 from airflow_provider_logto.testing.resource_server import (
     SHOPPING_API_INDICATOR,
     SHOPPING_API_SCOPES,
@@ -26,13 +26,14 @@ DEMO_APPS = (MANAGEMENT_APP, SHOPPING_APP)
 Credentials = Mapping[str, tuple[str, str]]
 
 
-def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials | None = None) -> dict[str, str]:
-    """Seed the demo apps (and ``users`` sample users); return ``{AIRFLOW_CONN_* name: value}``.
+def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials | None = None,
+              history_hours: int = 72) -> dict[str, str]:
+    """Seed the demo apps (and ``users`` sample users, and ``history_hours`` of audit-log history); return
+    ``{AIRFLOW_CONN_* name: value}``.
 
     ``logto_default`` is an app holding both the Management API role and a role on the shopping API, so every
     example DAG runs with it; ``logto_shopping`` holds only the shopping role and defaults to that API.
     ``credentials`` maps an app name (:data:`DEMO_APPS`) to its ``(id, secret)``; apps not in it get fresh ones.
-    The audit log gets two hours of history (:func:`seed_audit_history`), for the audit-log example to export.
     """
     fixed = dict(credentials or {})
     unknown = set(fixed) - set(DEMO_APPS)
@@ -46,35 +47,16 @@ def seed_demo(emulator: LogtoEmulator, users: int = 0, credentials: Credentials 
 
     management_app = app(MANAGEMENT_APP, [MANAGEMENT_API_ROLE, SHOPPING_ROLE])
     shopping_app = app(SHOPPING_APP, [SHOPPING_ROLE])
-    for number in range(1, users + 1):
-        emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com", name=f"User {number}")
-    seed_audit_history(emulator, management_app.id)
+    user_ids = [emulator.add_user(f"user{number}", primary_email=f"user{number}@example.com",
+                                  name=f"User {number}")["id"] for number in range(1, users + 1)]
+    if history_hours:
+        seed_audit_history(emulator.state, [management_app, shopping_app], user_ids,
+                           emulator.management_api_resource, hours=history_hours)
     return {
         "AIRFLOW_CONN_LOGTO_DEFAULT": emulator.airflow_connection(management_app),
         "AIRFLOW_CONN_LOGTO_SHOPPING": emulator.airflow_connection(
             shopping_app, resource=SHOPPING_API_INDICATOR, scopes=SHOPPING_API_SCOPES),
     }
-
-
-def seed_audit_history(emulator: LogtoEmulator, app_id: str, *, hours: int = 2, every_seconds: int = 30,
-                       now_ms: int | None = None) -> int:
-    """Audit-log history for the demo tenant: over the last ``hours``, every ``every_seconds`` a token request of
-    ``app_id`` as Logto records it (every fourth one posting its secret, so the entry holds the secret's internal
-    form, and every tenth one failing), with the interactions of a sign-in in between. How many entries."""
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    entries = []
-    for number, stamp in enumerate(range(now_ms - hours * 3_600_000, now_ms, every_seconds * 1000)):
-        params = {"grant_type": "client_credentials", "resource": emulator.management_api_resource, "scope": "all"}
-        if number % 4 == 0:
-            params |= {"client_id": app_id, "client_secret": f"#internal:demo-{number:06d}-not-a-real-secret"}
-        result = "Error" if number % 10 == 9 else "Success"
-        entries.append({"key": "ExchangeTokenBy.ClientCredentials", "created_at": stamp, "application_id": app_id,
-                        "result": result, "payload": {"ip": "203.0.113.7", "userAgent": "airflow-provider-logto",
-                                                      "params": params, "tokenTypes": ["AccessToken"]}})
-        if number % 6 == 0:
-            entries.append({"key": "Interaction.SignIn.Submit", "created_at": stamp + 1500, "user_id": "demo-user",
-                            "payload": {"ip": "198.51.100.23", "userAgent": "Mozilla/5.0"}})
-    return emulator.add_logs(entries)
 
 
 def load_or_create_credentials(path: Path) -> dict[str, tuple[str, str]]:

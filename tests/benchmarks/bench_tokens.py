@@ -57,7 +57,7 @@ def main() -> None:
 
     configure_airflow(Path(tempfile.mkdtemp(prefix="logto-bench-")), Path(tempfile.mkdtemp()))
     os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = connection
-    from airflow_provider_logto.auth.masking import _airflow_masker
+    from airflow_provider_logto.auth.masking import airflow_masker
     from airflow_provider_logto.hooks.logto import LogtoHook
 
     logging.getLogger("airflow_provider_logto").setLevel(logging.WARNING)  # one INFO line per fetch is noise here
@@ -81,7 +81,7 @@ def main() -> None:
 
     first = statistics.median(timings[:SAMPLE]) * 1000
     last = statistics.median(timings[-SAMPLE:]) * 1000
-    masker = _airflow_masker()
+    masker = airflow_masker()
     print(f"token fetches: {len(timings)} ({len(tokens)} distinct tokens) in one process")
     print(f"median fetch, first {SAMPLE}: {first:.2f} ms; last {SAMPLE}: {last:.2f} ms; ratio last/first "
           f"{last / first:.2f}")

@@ -103,9 +103,9 @@ def test_masking_many_tokens_keeps_one_pattern_per_signing_key(emulator: LogtoEm
                                                                connect: HookFactory) -> None:
     from airflow.providers.common.compat.sdk import redact
 
-    from airflow_provider_logto.auth.masking import _airflow_masker
+    from airflow_provider_logto.auth.masking import airflow_masker
 
-    masker = _airflow_masker()
+    masker = airflow_masker()
     hook = connect(management_app)
     tokens = []
     for number in range(60):

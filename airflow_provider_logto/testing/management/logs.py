@@ -1,30 +1,34 @@
-"""Audit logs: ``routes/log.ts`` — ``GET /logs`` (paged, newest first, ``logKey``/``applicationId``/``userId``
-filters; other parameters such as ``startTime`` ignored, as Logto ignores them) and ``GET /logs/{id}``."""
+"""Audit logs: ``routes/log.ts`` and ``queries/log.ts`` of Logto v1.37.1.
+
+``GET /logs`` runs ``koaPagination`` first (``guard.invalid_pagination``), then the query guard; ``logKey`` is an
+exact match, ``applicationId`` and ``userId`` compare ``payload->>'…'``, empty values filter nothing, other
+parameters (``startTime``…) are ignored, only keys with Logto's audit prefixes are listed, newest first with no
+tie-break. ``GET /logs/{id}`` finds any entry by id (``findEntityById``: 404 ``entity.not_exists_with_id``).
+"""
 
 from __future__ import annotations
 
-from airflow_provider_logto.testing.errors import api_error
 from airflow_provider_logto.testing.http import Request, Response
-from airflow_provider_logto.testing.management.guard import paged, pagination
+from airflow_provider_logto.testing.management.guard import DEFAULT_PAGE_SIZE, guard_query, paged, pagination
 from airflow_provider_logto.testing.management.routes import Routes
 from airflow_provider_logto.testing.state import TenantState
+
+_FILTERS = ("userId", "applicationId", "logKey")
 
 
 def routes(state: TenantState) -> Routes:
     r = Routes()
 
     def list_logs(request: Request) -> Response:
-        offset, limit = pagination(request) or (0, 0)
-        total, rows = state.audit_log.page(offset, limit, key=request.param("logKey") or None,
-                                           application_id=request.param("applicationId") or None,
-                                           user_id=request.param("userId") or None)
-        return paged(request, total, lambda _offset, _limit: rows)
+        offset, limit = pagination(request) or (0, DEFAULT_PAGE_SIZE)  # koaPagination runs before the guard
+        query = guard_query(request, _FILTERS)
+        total, page = state.logs_page(offset, limit, log_key=query["logKey"] or None,
+                                      application_id=query["applicationId"] or None,
+                                      user_id=query["userId"] or None)
+        return paged(request, total, lambda offset, limit: page)
 
     def get_log(request: Request, log_id: str) -> Response:
-        entry = state.audit_log.get(log_id)
-        if entry is None:
-            raise api_error("entity.not_exists_with_id", name="logs", id=log_id)
-        return Response.json(200, entry)
+        return Response.json(200, state.log_entry(log_id))
 
     r.add("GET", "/logs", list_logs)
     r.add("GET", "/logs/{log_id}", get_log)

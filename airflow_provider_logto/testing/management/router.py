@@ -16,7 +16,14 @@ from airflow_provider_logto.testing.errors import (
     api_error,
 )
 from airflow_provider_logto.testing.http import Request, Response
-from airflow_provider_logto.testing.management import applications, logs, organizations, resources, roles, users
+from airflow_provider_logto.testing.management import (
+    applications,
+    logs,
+    organizations,
+    resources,
+    roles,
+    users,
+)
 from airflow_provider_logto.testing.management.guard import BodyParseError
 from airflow_provider_logto.testing.management.routes import Route
 from airflow_provider_logto.testing.state import MANAGEMENT_API_SCOPE, TenantState

@@ -21,7 +21,7 @@ from airflow_provider_logto.testing.state.base import (
     new_id,
     now_ms,
 )
-from airflow_provider_logto.testing.state.logs import AuditLog
+from airflow_provider_logto.testing.state.logs import LogsMixin
 from airflow_provider_logto.testing.state.organizations import OrganizationsMixin
 from airflow_provider_logto.testing.state.resources import ResourcesMixin
 from airflow_provider_logto.testing.state.roles import RolesMixin
@@ -31,12 +31,11 @@ __all__ = ["APPLICATION_TYPES", "MANAGEMENT_API_ROLE", "MANAGEMENT_API_SCOPE", "
            "TenantState", "is_absolute_uri", "new_id", "now_ms"]
 
 
-class TenantState(UsersMixin, RolesMixin, ApplicationsMixin, ResourcesMixin, OrganizationsMixin):
+class TenantState(UsersMixin, RolesMixin, ApplicationsMixin, ResourcesMixin, OrganizationsMixin, LogsMixin):
     """One Logto tenant's data, pre-seeded like a fresh install (the Management API and its M2M role)."""
 
     def __init__(self, tenant_id: str = "default") -> None:
         super().__init__(tenant_id)
-        self.audit_log = AuditLog(tenant_id)
         management = self.create_resource("Logto Management API", self.management_api_indicator,
                                           resource_id=self.management_resource_id)
         all_scope = self.create_scope(management["id"], MANAGEMENT_API_SCOPE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_logto.testing.state.base import (
+    INTERNAL_PREFIX,
     TenantBase,
     new_id,
     new_secret,
@@ -32,6 +33,7 @@ class ApplicationsMixin(TenantBase):
             self.applications[app_id] = application
             self.app_roles[app_id] = []
             self.secret_expires_at[app_id] = None
+            self.internal_secrets[app_id] = INTERNAL_PREFIX + new_secret()
             return application
 
     def applications_newest_first(self) -> list[dict[str, Any]]:
@@ -42,6 +44,7 @@ class ApplicationsMixin(TenantBase):
         """The application, its roles and organization memberships (``on delete cascade``)."""
         with self.lock:
             del self.applications[app_id], self.app_roles[app_id], self.secret_expires_at[app_id]
+            del self.internal_secrets[app_id]
             for org_id, members in self.org_apps.items():
                 if app_id in members:
                     del members[app_id]

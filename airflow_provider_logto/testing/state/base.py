@@ -39,6 +39,9 @@ def new_secret() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(32))
 
 
+INTERNAL_PREFIX = "#internal:"  # packages/schemas/src/consts/system.ts
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -74,6 +77,9 @@ class TenantBase:
         self.applications: dict[str, dict[str, Any]] = {}
         self.app_roles: dict[str, list[str]] = {}
         self.secret_expires_at: dict[str, int | None] = {}
+        # ``applications.secret``: the "#internal:…" secret Logto's OIDC provider knows the app by; the secret
+        # users see (``application_secrets``) is transpiled to it before client authentication
+        self.internal_secrets: dict[str, str] = {}
         # users, their identifiers, creation order, passwords and roles (users_roles)
         self.users: dict[str, dict[str, Any]] = {}
         self.identifier_index: dict[str, dict[str, str]] = {}
