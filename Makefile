@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_tokens.py
 	$(BIN)/python tests/benchmarks/bench_token_cache.py
 	$(BIN)/python tests/benchmarks/bench_sync.py
+	$(BIN)/python tests/benchmarks/bench_audit_export.py
 
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_logto.testing

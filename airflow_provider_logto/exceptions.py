@@ -52,6 +52,10 @@ class LogtoUsageError(LogtoError, ValueError):
     """A call's arguments are invalid (unknown method, page size out of range, missing resource, …)."""
 
 
+class LogtoUnsupportedAirflowError(LogtoUsageError):
+    """A feature needs a newer Airflow than the one installed (e.g. event-driven scheduling needs Airflow 3)."""
+
+
 class LogtoUnsafeUrlError(LogtoUsageError):
     """An endpoint would send the bearer token somewhere other than the configured Logto endpoint or API base."""
 

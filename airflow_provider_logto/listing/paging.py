@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -240,6 +240,10 @@ class ConcurrentListing:
         :meth:`summary` bounds the possible misses (the export wants it; a caller that only wants the items
         saves that request with False, and the bound then rests on ``Total-Number`` alone).
     :param max_pages: the most pages this read may request (default ``MAX_PAGES``); past it the read fails.
+    :param limiter: share one :class:`AdaptiveLimiter` between several listings of one tenant (the audit-log
+        reader's lanes); default: a limiter of its own, made from ``max_concurrency`` and
+        ``max_requests_per_second``.
+    :param hooks: share one :class:`HookPerThread` between several listings (not closed by this one).
     """
 
     def __init__(self, hook_factory: Callable[[], ListingHook], endpoint: str, *,
@@ -247,7 +251,8 @@ class ConcurrentListing:
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_requests_per_second: float | None = None,
                  first_page: int | None = None, last_page: int | None = None, what: str | None = None,
                  logger: ProgressLogger | None = None, count_misses: bool = True,
-                 max_pages: int | None = None) -> None:
+                 max_pages: int | None = None, limiter: AdaptiveLimiter | None = None,
+                 hooks: HookPerThread | None = None) -> None:
         check_paging_arguments(endpoint, params, page_size, first_page, last_page)
         check_concurrency_arguments(max_concurrency, max_requests_per_second)
         self.endpoint = endpoint
@@ -258,8 +263,9 @@ class ConcurrentListing:
         self.window = 1 if max_concurrency == 1 else PAGES_IN_MEMORY_PER_WORKER * max_concurrency
         self.count_misses = count_misses
         self._guard = PageGuard(endpoint, page_size, self.first_page, MAX_PAGES if max_pages is None else max_pages)
-        self.limiter = AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
-        self._hooks = HookPerThread(hook_factory, self.limiter)
+        self.limiter = limiter or AdaptiveLimiter(max_concurrency, max_requests_per_second=max_requests_per_second)
+        self._owns_hooks = hooks is None
+        self._hooks = hooks or HookPerThread(hook_factory, self.limiter)
         self._progress = _Progress(what or f"Reading {endpoint}", logger or log)
         self._consistency: ListingConsistency | None = None
         self._report: ConsistencyReport | None = None
@@ -289,6 +295,26 @@ class ConcurrentListing:
             yield from self._items()
             self._report = self._finish()
         finally:
+            self._close()
+
+    def read_pages(self) -> Generator[Page, None, None]:
+        """The pages themselves from ``first_page`` on, in order, while :class:`PageGuard` says the list goes on —
+        without deduplication, for a caller that reasons about whole pages (the audit-log reader). With
+        ``max_concurrency=1`` each page is requested in the consuming thread, only after the one before was
+        consumed, so Logto answers the pages in page order."""
+        if self._iterated:
+            raise LogtoUsageError("a ConcurrentListing can be iterated once; make a new one to read the list again")
+        self._iterated = True
+        try:
+            for page in self._ordered_pages(self.fetch(self.first_page)):
+                self.items += len(page.items)
+                self.pages += 1
+                yield page
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._owns_hooks:
             self._hooks.close()
 
     def _items(self) -> Iterator[Any]:
@@ -321,6 +347,19 @@ class ConcurrentListing:
             return
         known_last = max(start.number, pages_for(start.total, self.page_size) if start.total is not None else 0)
         last_wanted = guard.last_allowed if self.last_page is None else min(self.last_page, guard.last_allowed)
+        if self.window == 1:  # sequential: each page in the consuming thread, after the one before was consumed
+            number = start.number + 1
+            while True:
+                if self.last_page is not None and number > self.last_page:
+                    return
+                if number > guard.last_allowed:
+                    raise guard.too_many_pages()
+                page = self.fetch(number)
+                goes_on = guard.goes_on_after(page)
+                yield page
+                if not goes_on:
+                    return
+                number += 1
         pending: dict[int, Future[Page]] = {}
         next_number = expected = start.number + 1
         with ThreadPoolExecutor(self.limiter.max_concurrency, thread_name_prefix="logto-page") as pool:

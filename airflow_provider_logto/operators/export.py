@@ -45,12 +45,17 @@ class LogtoExportOperator(BaseOperator):
         mapping over page ranges). Default: the whole list.
     :param last_page: see ``first_page``.
     :param logto_conn_id: the ``logto`` connection (templated).
+
+    Each ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``count``, ``location``, ``endpoint``,
+    ``possibly_missed`` and ``requests``; with the OpenLineage provider installed, lineage shows the Logto
+    collection (``logto://{host}``, e.g. ``users``) as input and the file or object as output.
     """
 
     template_fields: Sequence[str] = ("logto_conn_id", "endpoint", "query_params", "destination",
                                       "destination_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"query_params": "json"}
     ui_color = "#e4e0f7"
+    _lineage: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])  # set by execute
 
     def __init__(self, *, destination: str | ObjectStoragePath, endpoint: str = "/users",
                  query_params: Mapping[str, Any] | None = None, page_size: int = 100,
@@ -72,6 +77,7 @@ class LogtoExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.hooks.logto import LogtoHook
+        from airflow_provider_logto.operators._lineage import attach_to_outlets, location_dataset, logto_dataset
         from airflow_provider_logto.storage.writer import open_export_writer
 
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
@@ -98,5 +104,15 @@ class LogtoExportOperator(BaseOperator):
         self.log.info("Exported %d item(s) of %s to %s in %.1f s (%d page(s), %s possibly missed)",
                       summary["count"], self.endpoint, writer.location, summary["seconds"], summary["pages"],
                       summary["possibly_missed"])
+        self._lineage = ([logto_dataset(hook.settings.endpoint, self.endpoint)], [location_dataset(writer.location)])
+        attach_to_outlets(self, context, {"count": summary["count"], "location": writer.location,
+                                          "endpoint": self.endpoint, "possibly_missed": summary["possibly_missed"],
+                                          "requests": summary["requests"]})
         return {"count": summary["count"], "location": writer.location,
                 "destination_conn_id": self.destination_conn_id, **summary}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage datasets of the finished export (called by the OpenLineage provider, when installed)."""
+        from airflow_provider_logto.operators._lineage import operator_lineage
+
+        return operator_lineage(*self._lineage)

@@ -65,6 +65,11 @@ class LogtoUserSyncOperator(BaseOperator):
     :param source_conn_id: Airflow connection of the object store for a URL source (templated).
     :param source_format: ``"jsonl"`` or ``"csv"``; default from the file name (``.csv`` → CSV).
     :param logto_conn_id: the ``logto`` connection (templated).
+
+    Each ``Asset`` in ``outlets`` gets an event whose ``extra`` holds the counts (``created``, ``updated``,
+    ``unchanged``, ``suspended``, ``deleted``, ``failed_total``), ``dry_run`` and the ``source``; with the
+    OpenLineage provider installed, lineage shows the source file or object as input and the Logto tenant's
+    ``users`` (``logto://{host}``) as output.
     """
 
     template_fields: Sequence[str] = ("logto_conn_id", "source", "match_on", "on_absent", "sync_id",
@@ -72,6 +77,7 @@ class LogtoUserSyncOperator(BaseOperator):
     ui_color = "#e4e0f7"
     # The issue's public name; it shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
     dry_run: bool  # type: ignore[assignment]
+    _lineage: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])  # set by execute
 
     def __init__(self, *, source: Any, match_on: str = DEFAULT_MATCH_ON, on_absent: str = "ignore",
                  dry_run: bool = False, max_removals: float | None = 0.1, sync_id: str = "airflow",
@@ -96,6 +102,7 @@ class LogtoUserSyncOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.hooks.logto import LogtoHook
+        from airflow_provider_logto.operators._lineage import location_dataset, logto_dataset
         from airflow_provider_logto.sync.applier import Applier, now_ms
         from airflow_provider_logto.sync.index import SourceIndex
         from airflow_provider_logto.sync.planner import build_plan, concurrent_reader
@@ -108,6 +115,8 @@ class LogtoUserSyncOperator(BaseOperator):
         source = SyncSource(self.source, conn_id=self.source_conn_id or None, source_format=self.source_format)
         hook = LogtoHook(logto_conn_id=self.logto_conn_id)
         hook.settings  # noqa: B018 - the connection is read and checked before any HTTP call
+        self._lineage = ([location_dataset(source.location)] if source.location else [],
+                         [logto_dataset(hook.settings.endpoint, "users")])
 
         started_ms = now_ms()
         index = SourceIndex.build(source, match, self.sync_id)
@@ -118,7 +127,7 @@ class LogtoUserSyncOperator(BaseOperator):
         self._log_plan(plan)
         refusal = self._removal_refusal(plan)
         if self.dry_run:
-            return self._dry_run_summary(plan, refusal)
+            return self._report(context, source.location, self._dry_run_summary(plan, refusal))
         if refusal:
             raise LogtoSyncAbortedError(refusal)
 
@@ -143,7 +152,23 @@ class LogtoUserSyncOperator(BaseOperator):
             raise LogtoSyncError(f"{len(write_failures)} write(s) failed (first: {write_failures[0]['key']}: "
                                  f"{write_failures[0]['reason']}); what succeeded stays, and a retry of this task "
                                  "applies only what is still missing")
+        return self._report(context, source.location, summary)
+
+    def _report(self, context: Context, source: str | None, summary: dict[str, Any]) -> dict[str, Any]:
+        """Put the counts on the outlet asset events; returns ``summary``."""
+        from airflow_provider_logto.operators._lineage import attach_to_outlets
+
+        attach_to_outlets(self, context, {
+            **{name: summary[name] for name in ("created", "updated", "unchanged", "suspended", "deleted",
+                                                "failed_total", "dry_run")},
+            "source": source or "inline rows"})
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage datasets of the finished sync (called by the OpenLineage provider, when installed)."""
+        from airflow_provider_logto.operators._lineage import operator_lineage
+
+        return operator_lineage(*self._lineage)
 
     def _check_arguments(self) -> None:
         from airflow_provider_logto.listing.concurrency import check_concurrency_arguments

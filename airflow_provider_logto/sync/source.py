@@ -36,6 +36,7 @@ class SyncSource:
                                   f"name), not {source_format!r}")
         self._rows: Sequence[Any] | None = None
         self._path: Path | ObjectStoragePath | None = None
+        self.location: str | None = None  # the file or object as a URL or absolute path; None for inline rows
         if isinstance(source, (list, tuple)):
             self._rows = source
             self.description = f"{len(source)} row(s) given inline"
@@ -49,6 +50,8 @@ class SyncSource:
         if not exists:
             raise LogtoUsageError(f"the source {self._path} does not exist or is not a file")
         self.description = f"{self.format} file {self._path}"
+        self.location = str(self._path.absolute()) if isinstance(self._path, Path) else \
+            f"{self._path.protocol}://{self._path.path}"
 
     def __iter__(self) -> Iterator[Record]:
         if self._rows is not None:

@@ -95,6 +95,7 @@ class AirflowDeployment:
         self.startup_timeout = startup_timeout
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._extra_environment = dict(environment)
+        self._env: dict[str, str] = {}
         self.api = requests.Session()
 
     @property
@@ -141,20 +142,30 @@ class AirflowDeployment:
 
     def start(self) -> None:
         self.postgres.start()
-        env = self.environment()
+        env = self._env = self.environment()  # once: it holds freshly generated keys every component must share
         airflow = str(Path(sys.executable).with_name("airflow"))
         migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
                                  check=False)
         if migrate.returncode != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         for component in COMPONENTS:
-            args = [airflow, component]
-            if component == "api-server":
-                args += ["--host", "127.0.0.1", "--port", str(self.api_port)]
-            with open(self.root / f"{component}.log", "wb") as log:  # the child keeps its own descriptor
-                self.processes[component] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                             start_new_session=True)
+            self.start_component(component)
         self._wait_until_healthy()
+
+    def start_component(self, component: str) -> None:
+        """Start one component (again); its output is appended to ``<component>.log``."""
+        args = [str(Path(sys.executable).with_name("airflow")), component]
+        if component == "api-server":
+            args += ["--host", "127.0.0.1", "--port", str(self.api_port)]
+        with open(self.root / f"{component}.log", "ab") as log:  # the child keeps its own descriptor
+            self.processes[component] = subprocess.Popen(args, env=self._env, stdout=log,
+                                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill_component(self, component: str) -> None:
+        """SIGKILL one component's whole process group, as a crashed host or an OOM kill would end it."""
+        process = self.processes.pop(component)
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=30)
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
 from airflow_provider_logto.testing.seed import seed_demo
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.timeout(900)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ("example_logto_list_users", "example_logto_shopping_api", "example_logto_user_lifecycle",
-            "example_logto_export_users", "example_logto_export_large_tenant", "example_logto_user_sync")
+            "example_logto_export_users", "example_logto_export_large_tenant", "example_logto_user_sync",
+            "example_logto_audit_logs")
+AUDIT_DOWNSTREAM = "example_logto_audit_logs_arrived"
 PARALLEL = "logto_parallel_tokens"
 RUN_TIMEOUT = 300  # seconds for one round of DAG runs
 MEMBER_DELAY = 20  # seconds before the lifecycle example adds the member the sensor waits for
@@ -49,6 +52,8 @@ class Outcome:
     emulator: LogtoEmulator
     apps: dict[str, M2MApp]
     runs: list[Run]
+    audit_folder: Path
+    audit_credentials: dict[str, str]  # what the audit log holds: the posted secret, its internal form, a token
 
 
 def _wait(deployment: AirflowDeployment, runs: list[Run]) -> None:
@@ -95,11 +100,17 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         export_to = tmp_path_factory.mktemp("export") / "users.jsonl"
         large_export_to = tmp_path_factory.mktemp("large-export")
         hr_exports = tmp_path_factory.mktemp("hr-exports")
+        audit_folder = tmp_path_factory.mktemp("audit-log")
+        environment["LOGTO_AUDIT_EXPORT_URI"] = f"file://{audit_folder}"
+        apps["poster"] = emulator.add_m2m_app("Posts its secret")
+        audit_credentials = _credentials_in_the_audit_log(emulator, apps["poster"])
         dags = [*sorted(EXAMPLE_DAGS.glob("*.py")), HERE / "dags" / f"{PARALLEL}.py"]
         with AirflowDeployment(dags, environment) as deployment:
-            deployment.wait_for_dags([*EXAMPLES, PARALLEL])
+            deployment.wait_for_dags([*EXAMPLES, AUDIT_DOWNSTREAM, PARALLEL])
             # the large-tenant export runs its Logto tasks in this pool, as its docstring asks users to create
             deployment.rest("POST", "/pools", json={"name": "logto_api", "slots": 4})
+            # runs on the audit export's asset events (created paused, as every DAG here)
+            deployment.rest("PATCH", f"/dags/{AUDIT_DOWNSTREAM}", json={"is_paused": False})
             conf: dict[str, dict[str, Any]] = {"example_logto_user_lifecycle": {"member_delay": MEMBER_DELAY},
                     "example_logto_export_users": {"destination": str(export_to)},
                     "example_logto_export_large_tenant": {"folder": str(large_export_to), "pages_per_task": 1},
@@ -108,13 +119,47 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
             runs = _round(deployment, [*examples, (PARALLEL, {"conn_id": "logto_parallel"})])
             runs += _round(deployment, [*examples, (PARALLEL, {"conn_id": "logto_parallel_deployment",
                                                                "separate_cache_dir": True})])
+            runs += _asset_triggered_runs(deployment, AUDIT_DOWNSTREAM)
             parallel_tokens = sum(emulator.tokens_issued(client_id=app.id) for app in apps.values())
             print(f"\nreal deployment: {len(runs)} runs, token requests: management (examples) "
                   f"{emulator.tokens_issued(resource='https://default.logto.app/api') - parallel_tokens}, shopping "
                   f"{emulator.tokens_issued(resource='https://shopping.api')}, 20 tasks/worker cache "
                   f"{emulator.tokens_issued(client_id=apps['parallel'].id)}, 20 tasks/fresh dirs+deployment "
                   f"{emulator.tokens_issued(client_id=apps['deployment'].id)}")
-            yield Outcome(deployment, emulator, apps, runs)
+            yield Outcome(deployment, emulator, apps, runs, audit_folder, audit_credentials)
+
+
+def _asset_triggered_runs(deployment: AirflowDeployment, dag_id: str) -> list[Run]:
+    """The runs the scheduler created for ``dag_id`` from asset events, once finished."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = deployment.rest("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    runs = [Run(dag_id, run["dag_run_id"]) for run in found]
+    _wait(deployment, runs)
+    return runs
+
+
+def _credentials_in_the_audit_log(emulator: LogtoEmulator, app: M2MApp) -> dict[str, str]:
+    """A ``client_secret_post`` token request (its audit entry holds Logto's internal form of the secret, which
+    authenticates as the app) and an entry echoing the token it got: what the audit export must not copy."""
+    answer = requests.post(f"{emulator.endpoint}/oidc/token", timeout=10, data={
+        "grant_type": "client_credentials", "client_id": app.id, "client_secret": app.secret,
+        "resource": emulator.management_api_resource, "scope": "all"}).json()
+    token = answer["access_token"]
+    requests.get(f"{emulator.endpoint}/api/logs", headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                 params={"page": 1, "page_size": 100}).raise_for_status()  # a token in use, as the scan expects
+    emulator.add_log("Interaction.SubmitInteraction", payload={
+        "params": {"access_token": token}, "error": f"upstream echoed Authorization: Bearer {token}"})
+    internal = [entry["payload"]["params"]["client_secret"] for entry in requests.get(
+        f"{emulator.endpoint}/api/logs", headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        params={"page": 1, "page_size": 100, "applicationId": app.id}).json()
+        if "client_secret" in entry["payload"].get("params", {})]
+    assert internal, "the emulator records the posted secret as Logto does"
+    return {"posted secret": app.secret, "echoed access token (audit log)": token,
+            **{f"internal form of the secret #{number}": value for number, value in enumerate(internal)}}
 
 
 def test_every_example_dag_succeeds_twice_when_triggered_without_a_logical_date(outcome: Outcome) -> None:
@@ -137,7 +182,8 @@ def test_one_token_per_app_for_all_runs_with_the_worker_cache(outcome: Outcome) 
     # two rounds of the examples: dozens of task processes and a trigger per round, one management token
     assert emulator.tokens_issued(resource="https://default.logto.app/api") - \
         emulator.tokens_issued(client_id=outcome.apps["parallel"].id) - \
-        emulator.tokens_issued(client_id=outcome.apps["deployment"].id) == 1
+        emulator.tokens_issued(client_id=outcome.apps["deployment"].id) - \
+        emulator.tokens_issued(client_id=outcome.apps["poster"].id) == 1
     assert emulator.tokens_issued(resource="https://shopping.api") == 1
 
 
@@ -151,9 +197,25 @@ def test_twenty_parallel_tasks_one_token_in_each_cache_mode(outcome: Outcome) ->
     assert any(name.startswith("logto_token_cache_") for name in names), names
 
 
+def test_the_audit_export_wrote_each_window_and_announced_it(outcome: Outcome) -> None:
+    runs = [run for run in outcome.runs if run.dag_id == "example_logto_audit_logs"]
+    files = sorted(outcome.audit_folder.glob("audit-*.jsonl"))  # the two triggered runs' and scheduled ones'
+    assert len(runs) == 2 and len(files) >= 2 and not list(outcome.audit_folder.glob("*.part"))
+    entries = [json.loads(line) for path in files for line in path.read_text().splitlines()]
+    assert any(entry["payload"].get("applicationId") == outcome.apps["poster"].id for entry in entries)
+    arrived = [run for run in outcome.runs if run.dag_id == AUDIT_DOWNSTREAM]
+    assert arrived and all(run.state == "success" for run in arrived), arrived  # scheduled on the asset events
+    windows = [window for run in arrived for window in outcome.deployment.rest(
+        "GET", f"/dags/{AUDIT_DOWNSTREAM}/dagRuns/{run.run_id}/taskInstances/windows_arrived/xcomEntries/return_value",
+        params={"deserialize": "true"})["value"]]
+    assert windows and all(set(window) == {"start", "end", "count", "possibly_missed", "location"}
+                           for window in windows), windows
+
+
 def _secrets(outcome: Outcome) -> dict[str, str]:
-    """The app secrets, every token the emulator saw in use, and the Basic credentials sent for tokens."""
-    found: dict[str, str] = {}
+    """The app secrets, every token the emulator saw in use, the Basic credentials sent for tokens, and the
+    credentials the audit log holds."""
+    found: dict[str, str] = dict(outcome.audit_credentials)
     for entry in outcome.emulator.journal.entries():
         authorization = {k.lower(): v for k, v in entry.headers.items()}.get("authorization", "")
         scheme, _, credential = authorization.partition(" ")
@@ -169,7 +231,7 @@ def _secrets(outcome: Outcome) -> dict[str, str]:
 def test_no_secret_in_logs_xcom_rendered_fields_or_variables(outcome: Outcome) -> None:
     deployment = outcome.deployment
     secrets = _secrets(outcome)
-    tokens = [name for name in secrets if name.startswith("token")]
+    tokens = [name for name in secrets if name.startswith("token …")]
     assert len(tokens) == outcome.emulator.tokens_issued()  # every issued token was used, so it is in the list
     assert len([name for name in secrets if name.startswith("secret of")]) == 4
     exposed: list[tuple[str, str]] = []
@@ -189,6 +251,10 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_variables(outcome: Outcome) -
                 value = deployment.rest("GET", f"{base}/{task}/xcomEntries/{xcom['key']}", params=mapped)
                 exposed.append((f"{where} XCom {xcom['key']}", json.dumps(value)))
     exposed.append(("variables", json.dumps(deployment.rest("GET", "/variables", params={"limit": 100}))))
+    # what the exports put on their outlet asset events, and what the triggerer logged (the sensor's trigger)
+    exposed.append(("asset events", json.dumps(deployment.rest("GET", "/assets/events", params={"limit": 100}))))
+    exposed.append(("triggerer log", (deployment.root / "triggerer.log").read_text(errors="replace")))
+    exposed += [(f"audit export {path.name}", path.read_text()) for path in outcome.audit_folder.iterdir()]
     assert sum(len(text) for _, text in exposed) > 10_000  # logs were really read
     texts = "\n".join(text for _, text in exposed)
     assert "Fetched a Logto access token" in texts and "Reusing a Logto access token from the worker" in texts
