@@ -20,7 +20,6 @@ PAGES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").rglo
 PAGES_BEING_WRITTEN = {
     "docs/audit-log-export.md",
     "docs/events-and-lineage.md",
-    "docs/multi-machine.md",
 }
 
 FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.MULTILINE | re.DOTALL)
