@@ -241,19 +241,27 @@ def _journal_length(emulator: LogtoEmulator) -> int:
 
 
 def _kill_during_export(deployment: AirflowDeployment, emulator: LogtoEmulator) -> Kill:
-    """The large-tenant export of 3000 more users in 11 parts of 3 pages; a worker dies in the middle of a part,
-    after it finished another one — so the join, on the other worker, reads a part the dead one wrote."""
+    """The large-tenant export of 3000 more users in 11 parts of 3 pages (2 s per request); a worker dies in the
+    middle of a part, after it finished another one — so the join, on the other worker, reads a part the dead one
+    wrote."""
     for number in range(KILL_EXPORT_USERS):
         emulator.add_user(f"bulk{number:04d}")
-    emulator.add_fault("delay", "/api/users", method="GET", delay=1.0, count=None)  # a part takes seconds
+    emulator.add_fault("delay", "/api/users", method="GET", delay=2.0, count=None)  # a part takes seconds
     run = Run(LARGE, deployment.trigger(LARGE, {"folder": f"s3://{BUCKET}/killed-export",
                                                 "storage_conn_id": "aws_moto", "pages_per_task": 3}), "kill")
     pages = lambda: len(emulator.journal.entries(method="GET", path="/api/users"))  # noqa: E731
     before, journal_from = pages(), _journal_length(emulator)
 
+    def answered(page: int) -> bool:
+        return any(entry.query.get("page") == [str(page)] for entry in emulator.journal.entries()[journal_from:]
+                   if entry.method == "GET" and entry.path == "/api/users")
+
     def in_the_middle_of_a_second_part(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """A part past its first page (so its upload is open, its other pages in flight), on a machine that had
+        finished a part before."""
         finished = {ti["hostname"] for ti in parts if ti["state"] == "success"}
-        return next((ti for ti in parts if _running_for(ti, 1.5) and ti["hostname"] in finished), None)
+        return next((ti for ti in parts if _running_for(ti, 0) and ti["hostname"] in finished
+                     and ti["map_index"] >= 1 and answered(1 + 3 * ti["map_index"])), None)
 
     try:
         kill = _kill_when(deployment, run, "export_part", in_the_middle_of_a_second_part, lambda: pages() - before)
@@ -409,6 +417,7 @@ def test_a_worker_killed_during_an_export_part(outcome: Outcome) -> None:
     uploads = outcome.s3.list_multipart_uploads(Bucket=BUCKET, Prefix="killed-export/").get("Uploads", [])
     print(f"export: {len(ids)} users in the file, {len(kill.tenant_ids)} in the tenant; incomplete multipart "
           f"uploads left by the killed tries (invisible, billed until aborted): {len(uploads)}")
+    assert uploads  # the killed try had opened its part's upload: it died in the middle of the part
 
 
 def test_a_worker_killed_during_the_user_sync_creates_no_duplicate(outcome: Outcome) -> None:
