@@ -6,15 +6,23 @@ last range reads on to the end, so users created meanwhile are not cut off); ``j
 into the final file, drops users two neighbouring parts both saw, adds up what each part may have missed plus
 what changed between the parts' reads, and deletes the parts. A failed range is retried alone.
 
-**Pool.** Every Logto task runs in the pool ``logto_api``, which bounds how many run at once
-*deployment-wide*, whatever the executor's parallelism. Create it once:
-``airflow pools set logto_api 4 "Logto Management API requests"``.
+**Where the parts live.** The parts go from the mapped tasks to ``join`` through ``params.folder``. A local
+folder works when every task runs on one machine (LocalExecutor). With CeleryExecutor or KubernetesExecutor the
+tasks land on different workers or pods, so ``baseline`` fails at once unless ``params.folder`` is object storage
+every worker reaches (``s3://bucket/prefix`` with ``params.storage_conn_id``) or ``params.mounted_on_every_worker``
+says the folder is a shared mount (docs/multi-machine.md).
+
+**Concurrency.** At most 4 parts run at once (``max_active_tis_per_dag=4``: the scheduler enforces it across every
+worker and run), and it needs no setup, so the DAG runs on a fresh deployment. When other DAGs call the same
+tenant, put all their Logto tasks in one pool instead (``pool="logto_api"``), created *before* the DAG runs:
+``airflow pools set logto_api 4 "Logto Management API requests"`` — a task in a pool that does not exist is never
+scheduled, and its run waits for ever with no error (only a DAG warning in the UI).
 
 **Sizing for Logto Cloud** (about 200 requests per 10 s per tenant = 20 requests/s, shared by everything that
 calls the tenant; a page is 100 users, one request):
 
 - the tenant's budget, not Airflow, sets the floor: 1M users = 10,000 pages ≥ 500 s ≈ 8.5 min at 20 requests/s;
-- give each task ``max_requests_per_second = 20 / pool slots`` (4 slots → 5 requests/s each), minus what other
+- give each task ``max_requests_per_second = 20 / parts at once`` (4 → 5 requests/s each), minus what other
   DAGs use, so the tasks together stay under the limit instead of provoking 429s (which are still absorbed:
   each task halves its concurrency on a burst of 429s and honours ``Retry-After``);
 - ``pages_per_task = 500`` (50,000 users) makes a task of about 100 s at 5 requests/s — short enough to retry
@@ -39,7 +47,8 @@ from airflow.providers.common.compat.sdk import DAG, Param, task
 from airflow_provider_logto.operators.export import LogtoExportOperator
 
 PAGE_SIZE = 100
-REQUESTS_PER_SECOND_PER_TASK = 5  # Logto Cloud's ~20 requests/s divided by the logto_api pool's 4 slots
+PARTS_AT_ONCE = 4
+REQUESTS_PER_SECOND_PER_TASK = 5  # Logto Cloud's ~20 requests/s divided by the parts running at once
 
 
 
@@ -68,13 +77,23 @@ with DAG(
                         description="directory or s3://bucket/prefix for the parts and the final file"),
         "storage_conn_id": Param(None, type=["null", "string"], description="object storage connection"),
         "pages_per_task": Param(500, type="integer", minimum=1, description="pages of 100 users per task"),
+        "mounted_on_every_worker": Param(False, type="boolean",
+                                         description="a local folder that every worker mounts (NFS, a volume)"),
     },
 ) as dag:
 
-    @task(pool="logto_api")
-    def baseline() -> dict[str, Any]:
-        """The list's size and its newest users now: where the ranges end, and what counts as created later."""
+    @task
+    def baseline(params: dict[str, Any]) -> dict[str, Any]:
+        """The list's size and its newest users now: where the ranges end, and what counts as created later.
+        First, before any work: a local folder must be one that every task of the run can reach."""
         from airflow_provider_logto.hooks.logto import LogtoHook
+        from airflow_provider_logto.storage.locality import require_shared_location
+
+        if not params["mounted_on_every_worker"]:
+            require_shared_location(params["folder"], "params.folder", (
+                "Give params.folder object storage every worker reaches (s3://bucket/prefix, with "
+                "params.storage_conn_id), or set params.mounted_on_every_worker to true if the folder is a mount "
+                "that every worker shares."))
 
         head = LogtoHook().management_get("/users", params={"page": 1, "page_size": PAGE_SIZE})
         return {"total": head.total, "newest": [{"id": user["id"], "createdAt": user["createdAt"]}
@@ -95,7 +114,7 @@ with DAG(
     start = baseline()
     exported = LogtoExportOperator.partial(
         task_id="export_part",
-        pool="logto_api",
+        max_active_tis_per_dag=PARTS_AT_ONCE,
         page_size=PAGE_SIZE,
         max_concurrency=4,
         max_requests_per_second=REQUESTS_PER_SECOND_PER_TASK,
@@ -103,7 +122,7 @@ with DAG(
         retries=2,
     ).expand_kwargs(plan(start))
 
-    @task(pool="logto_api")
+    @task
     def join(parts: list[dict[str, Any]], start: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The parts, in order and without repeats, as ``users.jsonl``; then the parts are deleted."""
         from airflow_provider_logto.hooks.logto import LogtoHook

@@ -18,7 +18,10 @@ organization the export names when the tenant lacks them (both do nothing on a t
 
 Connection ``logto_default``: an M2M app with the "Logto Management API access" role. Params: ``export_base``
 (an object storage URL such as ``s3://hr-exports/logto`` or ``file:///data/hr``) and ``export_conn_id`` (the
-object store's Airflow connection, empty for local files).
+object store's Airflow connection, empty for local files). A local ``export_base`` works when every task runs on
+one machine (LocalExecutor); with CeleryExecutor or KubernetesExecutor the staged file and the sync may land on
+different workers, so ``stage_sample_export`` fails at once unless ``export_base`` is object storage or
+``mounted_on_every_worker`` says the folder is a shared mount.
 """
 
 from __future__ import annotations
@@ -58,15 +61,26 @@ with DAG(
         "export_base": Param(f"file://{tempfile.gettempdir()}/logto-hr-exports", type="string",
                              description="object storage folder the HR system exports to"),
         "export_conn_id": Param("", type="string", description="Airflow connection of that object store"),
+        "mounted_on_every_worker": Param(False, type="boolean",
+                                         description="a local export_base that every worker mounts"),
     },
 ) as dag:
 
     @task
-    def stage_sample_export(export: str, conn_id: str) -> str:
-        """Demo only: write a sample export when tonight's is missing (a real HR system writes it)."""
+    def stage_sample_export(export: str, conn_id: str, params: dict[str, Any]) -> str:
+        """Demo only: write a sample export when tonight's is missing (a real HR system writes it). First: the
+        sync task must be able to read what is staged here, wherever it runs."""
         import json
 
         from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+        from airflow_provider_logto.storage.locality import require_shared_location
+
+        if not params["mounted_on_every_worker"]:
+            require_shared_location(export, "params.export_base", (
+                "Give params.export_base object storage every worker reaches (s3://bucket/prefix, with "
+                "params.export_conn_id), or set params.mounted_on_every_worker to true if the folder is a mount "
+                "that every worker shares."))
 
         path = ObjectStoragePath(export, conn_id=conn_id or None)
         if not path.exists():

@@ -15,11 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").rglob("*.md")])
 
-# Pages other branches of issue 19's work are writing; links to them are checked once they exist. The lead empties
-# this list when merging those branches (the test below fails as soon as a listed page exists, as a reminder).
-PAGES_BEING_WRITTEN = {
-    "docs/multi-machine.md",
-}
 
 FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
@@ -72,8 +67,6 @@ def _broken(page: Path, target: str) -> str | None:
     if not destination.is_relative_to(ROOT):
         return "points outside the repository"
     relative = destination.relative_to(ROOT).as_posix()
-    if relative in PAGES_BEING_WRITTEN and not destination.exists():
-        return None
     if not destination.exists():
         return f"{relative} does not exist"
     if anchor:
@@ -96,12 +89,6 @@ def test_every_docs_page_is_linked_from_the_index() -> None:
     linked = {(index.parent / unquote(t.partition("#")[0])).resolve() for t in links(index) if not EXTERNAL.match(t)}
     orphans = [p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md") if p not in linked | {index}]
     assert orphans == [], "pages no reader can find from docs/index.md"
-
-
-def test_pages_being_written_are_not_written_yet() -> None:
-    """The allow-list only covers pages still missing: once one exists, its links are checked like any other."""
-    assert [p for p in sorted(PAGES_BEING_WRITTEN) if (ROOT / p).exists()] == [], \
-        "remove these pages from PAGES_BEING_WRITTEN in tests/test_docs_links.py"
 
 
 def test_the_link_check_sees_what_github_renders(tmp_path: Path) -> None:

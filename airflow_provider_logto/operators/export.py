@@ -87,6 +87,7 @@ class LogtoExportOperator(BaseOperator):
             max_concurrency=self.max_concurrency, max_requests_per_second=self.max_requests_per_second,
             first_page=self.first_page, last_page=self.last_page, logger=self.log)
         writer = open_export_writer(self.destination, self.destination_conn_id)  # before any Logto request
+        self._warn_if_on_this_worker_only(writer.location)
         try:
             lines: list[str] = []
             for item in listing:
@@ -116,3 +117,17 @@ class LogtoExportOperator(BaseOperator):
         from airflow_provider_logto.operators._lineage import operator_lineage
 
         return operator_lineage(*self._lineage)
+
+    def _warn_if_on_this_worker_only(self, location: str) -> None:
+        """A local destination is fine on one machine; with workers on many, say where the file is."""
+        import socket
+
+        from airflow_provider_logto.storage.locality import executors_beyond_one_machine, is_local
+
+        elsewhere = executors_beyond_one_machine()
+        if is_local(location) and elsewhere:
+            self.log.warning("The export goes to %s on the disk of %s only: with %s, tasks on other workers or "
+                             "pods cannot read it (and a pod's disk is gone when the task ends). To hand the "
+                             "file on, export to object storage (s3://…, with destination_conn_id) or to a "
+                             "folder mounted on every worker.", location, socket.gethostname(),
+                             " and ".join(elsewhere))

@@ -7,6 +7,11 @@ It is used only while it is a real directory owned by this user with no group or
 someone else owns (another user may have created the name first in a shared ``/tmp``) is refused. Files are
 ``<sha256>.token`` (the name reveals nothing of the app or its secret) written atomically with mode 0600, plus an
 empty ``<sha256>.lock`` per key for the lock.
+
+It is a cache, never a hand-over: each machine (Celery worker, Kubernetes pod) has its own directory, and a
+task on a machine whose directory is empty, gone or unusable fetches a token and goes on. Across many workers
+that means one token per worker per lifetime; ``cache_sharing = deployment`` shares one across all of them
+(docs/multi-machine.md has the measured counts).
 """
 
 from __future__ import annotations
