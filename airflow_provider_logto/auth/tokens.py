@@ -1,10 +1,11 @@
 """M2M access tokens: the ``client_credentials`` grant, a process-wide cache and single-flight refresh.
 
-Tokens are cached per (endpoint, app id, secret hash, resource, sorted scopes, organization) for the whole
-process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
+Tokens are cached per (endpoint, app id, secret hash, client authentication method, resource, sorted scopes,
+organization) for the whole process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
 leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many threads need the same
 token at once, one fetches it and the others wait for that result — a definitive refusal (a 4xx with an OAuth
-error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for 30 s. A 5xx,
+error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for 30 s — per what
+was sent, so a connection switched to the other client authentication method asks Logto at once. A 5xx,
 a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
 meters token issuance, so this matters for cost too.
 
@@ -61,7 +62,7 @@ class TokenTarget:
     organization_id: str | None = None
 
 
-_CacheKey = tuple[str, str, str, str | None, tuple[str, ...], str | None]
+_CacheKey = tuple[str, str, str, str, str | None, tuple[str, ...], str | None]
 REFUSAL_MEMORY = 30.0  # seconds a refusal of the token endpoint is answered from memory
 
 
@@ -163,8 +164,8 @@ class ClientCredentialsTokens:
         self._basic: str | None = None
 
     def _key(self, target: TokenTarget) -> _CacheKey:
-        return (self.settings.endpoint, self.settings.app_id, self._secret_hash, target.resource,
-                tuple(sorted(target.scopes)), target.organization_id)
+        return (self.settings.endpoint, self.settings.app_id, self._secret_hash, self.settings.client_auth,
+                target.resource, tuple(sorted(target.scopes)), target.organization_id)
 
     def get(self, target: TokenTarget) -> AccessToken:
         key = self._key(target)
@@ -307,7 +308,12 @@ class ClientCredentialsTokens:
         code = body.get("code")
         request_id = response.headers.get(REQUEST_ID_HEADER)
         resource = target.resource
-        if error == "invalid_client" and status == 400:
+        if error == "invalid_request" and description and "not properly encoded" in description:
+            text = (f"Logto could not decode the app ID and secret of the Basic authorization header "
+                    f"(invalid_request: {description}): Logto allows only printable ASCII in them. Check the "
+                    f"connection's login (App ID) and password (App secret) for stray spaces, line breaks or "
+                    "non-ASCII characters, or set the client_auth extra to client_secret_post")
+        elif error == "invalid_client" and status == 400:
             text = (f"Logto does not know app ID {settings.app_id!r} (invalid_client: {description}). Check the "
                     f"connection's login (App ID) and that host {settings.endpoint} is the right Logto tenant")
         elif error == "invalid_client":
