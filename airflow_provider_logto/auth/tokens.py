@@ -1,12 +1,12 @@
 """M2M access tokens: the ``client_credentials`` grant, a process-wide cache and single-flight refresh.
 
 Tokens are cached per (endpoint, app id, secret hash, client authentication method, resource, sorted scopes,
-organization) for the whole process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
-leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many threads need the same
-token at once, one fetches it and the others wait for that result — a definitive refusal (a 4xx with an OAuth
-error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for 30 s — per what
-was sent, so a connection switched to the other client authentication method asks Logto at once. A 5xx,
-a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
+organization) for the whole process, so every hook instance and thread of a worker shares them, and reused until
+``expires_in`` minus a leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many
+threads need the same token at once, one fetches it and the others wait for that result — a definitive refusal (a
+4xx with an OAuth error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for
+30 s — per what was sent, so a connection switched to the other client authentication method asks Logto at once. A
+5xx, a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
 meters token issuance, so this matters for cost too.
 
 A token answer is checked before use: ``token_type`` must be Bearer and ``access_token`` a non-empty token of
