@@ -85,6 +85,9 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._entries: dict[_CacheKey, AccessToken | _Refusal] = {}
+        # token values an API refused with 401, until they would expire: never served again, whichever cache
+        # layer (another thread, the worker files, the deployment Variables) hands them back
+        self._rejected: dict[str, float] = {}
         self._key_locks: dict[_CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._after_fork)
@@ -94,9 +97,13 @@ class TokenCache:
         self._key_locks = {}
         self._lock = threading.Lock()
 
+    def rejected(self, value: str) -> bool:
+        """True for a token an API refused with 401 (until it would have expired)."""
+        return value in self._rejected
+
     def _lookup(self, key: _CacheKey) -> AccessToken | None:
         entry = self._entries.get(key)
-        if entry is None or not entry.fresh():
+        if entry is None or not entry.fresh() or (isinstance(entry, AccessToken) and self.rejected(entry.value)):
             return None
         if isinstance(entry, _Refusal):
             raise entry.error
@@ -125,6 +132,9 @@ class TokenCache:
         with self._lock:
             for stale in [other for other, held in self._entries.items() if not held.fresh()]:
                 del self._entries[stale]
+            now = time.monotonic()
+            for expired in [value for value, until in self._rejected.items() if until <= now]:
+                del self._rejected[expired]
             for idle in [other for other, lock in self._key_locks.items()
                          if other not in self._entries and other != key and not lock.locked()]:
                 del self._key_locks[idle]
@@ -134,15 +144,21 @@ class TokenCache:
         return len(self._entries)
 
     def discard(self, key: _CacheKey, value: str) -> None:
-        """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays)."""
+        """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays), and refuse
+        ``value`` from now on — until it expires, at least for :data:`REFUSAL_MEMORY` — because another thread may
+        be putting it back from a shared tier right now."""
         with self._lock:
             token = self._entries.get(key)
+            until = time.monotonic() + REFUSAL_MEMORY
             if isinstance(token, AccessToken) and token.value == value:
+                until = max(until, token.expires_at + MAX_LEEWAY)
                 del self._entries[key]
+            self._rejected[value] = max(until, self._rejected.get(value, 0.0))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._rejected.clear()
 
 
 TOKEN_CACHE = TokenCache()
@@ -186,6 +202,8 @@ class ClientCredentialsTokens:
         return self._basic
 
     def discard(self, target: TokenTarget, value: str) -> None:
+        """An API refused token ``value`` with 401: no cache layer may hand it out again, so the next :meth:`get`
+        ends with another token — from Logto if a shared layer still holds this one."""
         key = self._key(target)
         self.cache.discard(key, value)
         self.shared.discard(key, value)
@@ -201,6 +219,9 @@ class ClientCredentialsTokens:
                                token.scopes)
 
         stored = self.shared.get(key, fetch)
+        if self.cache.rejected(stored.value):  # a tier still held a token an API refused: ask Logto
+            self.shared.discard(key, stored.value)
+            stored = fetch()
         mask_token(stored.value, self.mask)
         return AccessToken(stored.value, time.monotonic() + stored.expires_at - time.time(), stored.expires_in,
                            stored.scopes)
