@@ -226,16 +226,6 @@ def _guard_error(kind: str, issues: list[dict[str, Any]]) -> LogtoApiError:
                      details="\n".join(lines))
 
 
-def guard_query(request: Request, names: Sequence[str]) -> dict[str, str | None]:
-    """``koaGuard({ query: z.object({name: z.string().optional(), ...}) })``: each named parameter once (a
-    repeated one is an array: 400 ``guard.invalid_input``), unknown parameters ignored."""
-    issues = [_invalid_type("string", values, [name]) for name in names
-              if len(values := request.query.get(name) or []) > 1]
-    if issues:
-        raise _guard_error("query", issues)
-    return {name: request.param(name) for name in names}
-
-
 def string_ids(name: str, *, nonempty: bool = False, required: bool = True) -> Field:
     """``z.string().min(1).array()`` (``.nonempty()``): the id lists relation routes take."""
     return Field(name, "array", required=required, nonempty=nonempty, item=Field(name, "string", min_length=1))
