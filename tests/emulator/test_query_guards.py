@@ -53,6 +53,9 @@ def test_repeated_string_parameters_are_refused(api: Api) -> None:
     assert issues[0]["message"] == "Expected string, received array"
     _refused(api("GET", "/roles", params={"excludeUserId": ["a", "b"]}), "excludeUserId")
     _refused(api("GET", "/resources", params={"includeScopes": ["true", "true"]}), "includeScopes")
+    _refused(api("GET", "/organizations", params={"q": ["a", "b"]}), "q")
+    _refused(api("GET", "/organizations", params={"showFeatured": ["true", "true"]}), "showFeatured")
+    _refused(api("GET", "/organization-roles", params={"q": ["a", "b"]}), "q")
 
 
 def test_role_type_enum(api: Api) -> None:

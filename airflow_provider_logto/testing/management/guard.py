@@ -296,8 +296,9 @@ def searched(request: Request, items: Iterable[dict[str, Any]], fields: tuple[st
 
 
 def keyword_filter(request: Request, items: Iterable[dict[str, Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
-    """``parseSearchOptions`` (``?q=``): ``field ilike '%q%'`` over the fields, joined with ``or``."""
-    keyword = request.param("q")
+    """``parseSearchOptions`` (``?q=``): ``field ilike '%q%'`` over the fields, joined with ``or``; ``q`` is
+    guarded as ``z.string().optional()`` (repeated: 400) as every route taking it declares."""
+    keyword = guard_query(request, (Field("q", "string"),)).get("q")
     if not keyword:
         return list(items)
     return [item for item in items if any(sql_like(item.get(f), f"%{keyword}%") for f in fields)]
