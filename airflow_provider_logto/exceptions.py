@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_logto.auth.scrubbing import scrub_text
 
@@ -39,6 +39,7 @@ class LogtoError(AirflowException):
     """
 
     outcome_unknown: bool = False
+    applied: bool = False  # a write Logto answered 2xx (it took effect) whose answer could not be read
 
     def __init__(self, message: str = "", *args: Any) -> None:
         super().__init__(scrub(str(message)), *args)
@@ -115,11 +116,13 @@ class LogtoApiError(LogtoError):
     :ivar data: Logto's ``data`` (e.g. ``{"code": "ERR_JWT_EXPIRED", ...}``), when present, scrubbed.
     :ivar method: HTTP method; :ivar path: the path that was called (no host, no query).
     :ivar outcome_unknown: True for a write answered by a 5xx or a redirect (see :class:`LogtoError`).
+    :ivar applied: True for a write answered 2xx — so it took effect — whose answer is unreadable (malformed
+        JSON): repeating it would apply it twice.
     """
 
     def __init__(self, text: str, *, status: int, code: str | None = None, message: str | None = None,
                  request_id: str | None = None, data: Any = None, method: str = "", path: str = "",
-                 outcome_unknown: bool = False) -> None:
+                 outcome_unknown: bool = False, applied: bool = False) -> None:
         super().__init__(text + (OUTCOME_UNKNOWN_NOTE if outcome_unknown else ""))
         self.status = status
         self.code = _scrubbed(code)
@@ -129,6 +132,15 @@ class LogtoApiError(LogtoError):
         self.method = method
         self.path = path
         self.outcome_unknown = outcome_unknown
+        self.applied = applied
+
+
+class LogtoWriteAppliedError(LogtoApiError, AirflowFailException):
+    """A write answered 2xx — it took effect — whose answer could not be read (``applied`` is True). An
+    ``AirflowFailException``: Airflow does not retry the task, which would apply the write twice."""
+
+    def __init__(self, text: str, *, status: int, method: str, path: str) -> None:
+        super().__init__(text, status=status, method=method, path=path, applied=True)
 
 
 def scrub_structure(value: Any) -> Any:

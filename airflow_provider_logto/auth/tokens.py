@@ -1,11 +1,12 @@
 """M2M access tokens: the ``client_credentials`` grant, a process-wide cache and single-flight refresh.
 
-Tokens are cached per (endpoint, app id, secret hash, resource, sorted scopes, organization) for the whole
-process, so every hook instance and thread of a worker shares them, and reused until ``expires_in`` minus a
-leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many threads need the same
-token at once, one fetches it and the others wait for that result — a definitive refusal (a 4xx with an OAuth
-error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for 30 s. A 5xx,
-a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
+Tokens are cached per (endpoint, app id, secret hash, client authentication method, resource, sorted scopes,
+organization) for the whole process, so every hook instance and thread of a worker shares them, and reused until
+``expires_in`` minus a leeway (a tenth of the lifetime, at most 60 s); expired entries are evicted. When many
+threads need the same token at once, one fetches it and the others wait for that result — a definitive refusal (a
+4xx with an OAuth error such as a wrong secret, a used-up quota, a dropped scope) included, which is remembered for
+30 s — per what was sent, so a connection switched to the other client authentication method asks Logto at once. A
+5xx, a garbled or unusable answer is transient: it is never remembered, the next call asks Logto again. Logto Cloud
 meters token issuance, so this matters for cost too.
 
 A token answer is checked before use: ``token_type`` must be Bearer and ``access_token`` a non-empty token of
@@ -61,7 +62,7 @@ class TokenTarget:
     organization_id: str | None = None
 
 
-_CacheKey = tuple[str, str, str, str | None, tuple[str, ...], str | None]
+_CacheKey = tuple[str, str, str, str, str | None, tuple[str, ...], str | None]
 REFUSAL_MEMORY = 30.0  # seconds a refusal of the token endpoint is answered from memory
 
 
@@ -84,6 +85,9 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._entries: dict[_CacheKey, AccessToken | _Refusal] = {}
+        # token values an API refused with 401, until they would expire: never served again, whichever cache
+        # layer (another thread, the worker files, the deployment Variables) hands them back
+        self._rejected: dict[str, float] = {}
         self._key_locks: dict[_CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._after_fork)
@@ -93,9 +97,13 @@ class TokenCache:
         self._key_locks = {}
         self._lock = threading.Lock()
 
+    def rejected(self, value: str) -> bool:
+        """True for a token an API refused with 401 (until it would have expired)."""
+        return value in self._rejected
+
     def _lookup(self, key: _CacheKey) -> AccessToken | None:
         entry = self._entries.get(key)
-        if entry is None or not entry.fresh():
+        if entry is None or not entry.fresh() or (isinstance(entry, AccessToken) and self.rejected(entry.value)):
             return None
         if isinstance(entry, _Refusal):
             raise entry.error
@@ -124,6 +132,9 @@ class TokenCache:
         with self._lock:
             for stale in [other for other, held in self._entries.items() if not held.fresh()]:
                 del self._entries[stale]
+            now = time.monotonic()
+            for expired in [value for value, until in self._rejected.items() if until <= now]:
+                del self._rejected[expired]
             for idle in [other for other, lock in self._key_locks.items()
                          if other not in self._entries and other != key and not lock.locked()]:
                 del self._key_locks[idle]
@@ -133,15 +144,21 @@ class TokenCache:
         return len(self._entries)
 
     def discard(self, key: _CacheKey, value: str) -> None:
-        """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays)."""
+        """Forget the token for ``key`` if it is still ``value`` (a newer one fetched meanwhile stays), and refuse
+        ``value`` from now on — until it expires, at least for :data:`REFUSAL_MEMORY` — because another thread may
+        be putting it back from a shared tier right now."""
         with self._lock:
             token = self._entries.get(key)
+            until = time.monotonic() + REFUSAL_MEMORY
             if isinstance(token, AccessToken) and token.value == value:
+                until = max(until, token.expires_at + MAX_LEEWAY)
                 del self._entries[key]
+            self._rejected[value] = max(until, self._rejected.get(value, 0.0))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._rejected.clear()
 
 
 TOKEN_CACHE = TokenCache()
@@ -163,8 +180,8 @@ class ClientCredentialsTokens:
         self._basic: str | None = None
 
     def _key(self, target: TokenTarget) -> _CacheKey:
-        return (self.settings.endpoint, self.settings.app_id, self._secret_hash, target.resource,
-                tuple(sorted(target.scopes)), target.organization_id)
+        return (self.settings.endpoint, self.settings.app_id, self._secret_hash, self.settings.client_auth,
+                target.resource, tuple(sorted(target.scopes)), target.organization_id)
 
     def get(self, target: TokenTarget) -> AccessToken:
         key = self._key(target)
@@ -185,6 +202,8 @@ class ClientCredentialsTokens:
         return self._basic
 
     def discard(self, target: TokenTarget, value: str) -> None:
+        """An API refused token ``value`` with 401: no cache layer may hand it out again, so the next :meth:`get`
+        ends with another token — from Logto if a shared layer still holds this one."""
         key = self._key(target)
         self.cache.discard(key, value)
         self.shared.discard(key, value)
@@ -200,6 +219,9 @@ class ClientCredentialsTokens:
                                token.scopes)
 
         stored = self.shared.get(key, fetch)
+        if self.cache.rejected(stored.value):  # a tier still held a token an API refused: ask Logto
+            self.shared.discard(key, stored.value)
+            stored = fetch()
         mask_token(stored.value, self.mask)
         return AccessToken(stored.value, time.monotonic() + stored.expires_at - time.time(), stored.expires_in,
                            stored.scopes)
@@ -307,7 +329,12 @@ class ClientCredentialsTokens:
         code = body.get("code")
         request_id = response.headers.get(REQUEST_ID_HEADER)
         resource = target.resource
-        if error == "invalid_client" and status == 400:
+        if error == "invalid_request" and description and "not properly encoded" in description:
+            text = (f"Logto could not decode the app ID and secret of the Basic authorization header "
+                    f"(invalid_request: {description}): Logto allows only printable ASCII in them. Check the "
+                    f"connection's login (App ID) and password (App secret) for stray spaces, line breaks or "
+                    "non-ASCII characters, or set the client_auth extra to client_secret_post")
+        elif error == "invalid_client" and status == 400:
             text = (f"Logto does not know app ID {settings.app_id!r} (invalid_client: {description}). Check the "
                     f"connection's login (App ID) and that host {settings.endpoint} is the right Logto tenant")
         elif error == "invalid_client":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ import requests
 import tenacity
 from urllib3.exceptions import LocationParseError, NewConnectionError
 
+from airflow_provider_logto.client.failures import plain_cause
 from airflow_provider_logto.client.transport import BodyTooLargeError
 from airflow_provider_logto.connection.settings import RetrySettings
 from airflow_provider_logto.exceptions import (
@@ -126,8 +128,8 @@ class RetryingSender:
             return retrying(send, deadline)
         except PERMANENT_ERRORS as error:
             raise LogtoConnectionError(
-                f"{describe} cannot be sent: {type(error).__name__}: {_short(error)}. Fix the connection's host, "
-                "api_base_url or the headers passed; waiting or retrying will not help") from error
+                f"{describe} cannot be sent: {type(error).__name__}: {plain_cause(error)}. Fix the connection's "
+                "host, api_base_url or the headers passed; waiting or retrying will not help.") from error
         except ValueError as error:
             if isinstance(error, (LogtoError, requests.exceptions.RequestException)):
                 raise
@@ -142,11 +144,12 @@ class RetryingSender:
             if isinstance(error, BodyTooLargeError):
                 fix = "ask for less (filter or paginate)"
             else:
-                fix = ("check that the endpoint is reachable from the worker; the retry budget is the connection's "
-                       "max_attempts and retry_deadline")
+                fix = (f"check the connection's host and port, and that they are reachable from this machine "
+                       f"({socket.gethostname()}); the retry budget is the connection's max_attempts and "
+                       "retry_deadline")
             raise LogtoTransportError(
                 f"{describe} failed after {attempts} attempt(s) in {time.monotonic() - started:.1f} s: "
-                f"{type(error).__name__}: {_short(error)}. Fix: {fix}",
+                f"{type(error).__name__}: {plain_cause(error)}. Fix: {fix}.",
                 outcome_unknown=not idempotent and not _never_sent(error)) from error
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -163,7 +166,8 @@ class RetryingSender:
         assert outcome is not None
         if outcome.failed:
             error = outcome.exception()
-            reason = f"{type(error).__name__}: {_short(error)}"
+            assert error is not None
+            reason = f"{type(error).__name__}: {plain_cause(error)}"
         else:
             reason = f"answered HTTP {outcome.result().status_code}"
         wait = state.upcoming_sleep
@@ -181,8 +185,3 @@ def _last_outcome(state: tenacity.RetryCallState) -> requests.Response:
 def attempt_timeout(timeout: float, deadline: float) -> float:
     """The read timeout of one attempt: the connection's ``timeout``, cut to what is left of the call's deadline."""
     return max(0.001, min(timeout, deadline - time.monotonic()))
-
-
-def _short(error: BaseException | None) -> str:
-    text = str(error)
-    return text if len(text) <= 300 else f"{text[:300]}…"

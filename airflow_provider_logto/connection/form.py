@@ -117,15 +117,39 @@ def legacy_field_behaviour() -> dict[str, Any]:
     }
 
 
+class ChoicesWidget:
+    """Draws a text field as a ``<select>`` of fixed choices (Airflow 2.11's Flask form), preselecting the field's
+    value, else its default; the field's ``any_of`` validator still checks what is submitted."""
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = tuple(choices)
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        from markupsafe import Markup, escape
+        from wtforms.widgets import html_params
+
+        kwargs.setdefault("id", field.id)
+        kwargs["class"] = f"form-control {kwargs.get('class', '')}".strip()
+        current = field.data if field.data not in (None, "") else field.default
+        rendered = "".join(f"<option {html_params(selected=choice == current, value=choice)}>{escape(choice)}</option>"
+                           for choice in self.choices)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{rendered}</select>")
+
+
 def legacy_form_widgets() -> dict[str, Any]:
     """:data:`CONN_FIELDS` as the wtforms fields of the legacy ``get_connection_form_widgets()``.
 
-    Imports flask/wtforms only when called: Airflow 3.2+ never calls it.
+    A field with choices (``enum``) is a dropdown on every line: Airflow 2.11 accepts only String, Integer,
+    Password and Boolean fields, so there it is a ``StringField`` drawn by :class:`ChoicesWidget`; Airflow 3.0/3.1's
+    API server turns a text field with an ``any_of`` validator into a JSON-schema ``enum``, which its React form
+    shows as a dropdown. Imports flask/wtforms only when called: Airflow 3.2+ never calls it.
     """
     from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
     from flask_babel import lazy_gettext
     from wtforms import BooleanField, IntegerField, StringField
     from wtforms.validators import Optional, any_of
+
+    from airflow_provider_logto.compat import AIRFLOW_V_3_0_PLUS
 
     field_classes = {"string": StringField, "integer": IntegerField, "boolean": BooleanField}
     widgets: dict[str, Any] = {}
@@ -137,7 +161,9 @@ def legacy_form_widgets() -> dict[str, Any]:
             validators.append(any_of(schema["enum"]))
         options: dict[str, Any] = {"validators": validators, "description": spec["description"],
                                    "default": schema.get("default")}
-        if field_class is not BooleanField:
+        if "enum" in schema and not AIRFLOW_V_3_0_PLUS:
+            options["widget"] = ChoicesWidget(schema["enum"])
+        elif field_class is not BooleanField:
             options["widget"] = BS3TextFieldWidget()
         widgets[name] = field_class(lazy_gettext(spec["label"]), **options)
     return widgets

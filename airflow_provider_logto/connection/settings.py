@@ -241,6 +241,9 @@ def _endpoint(conn_id: str, host: str | None, port: int | None, allow_insecure: 
         raise _error(conn_id, f"host {host!r} has no scheme: write the full endpoint, e.g. https://{where}")
     endpoint = _base_url(conn_id, "host", host, allow_insecure)
     parts = urlsplit(endpoint)
+    if port and parts.port is not None and port != parts.port:
+        raise _error(conn_id, f"port {port} contradicts port {parts.port} in host {host!r}: keep the "
+                              "port in one place (clear the port field) or make the two equal")
     if port and parts.port is None:
         netloc = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
         endpoint = f"{parts.scheme}://{netloc}:{port}{parts.path}"

@@ -404,9 +404,10 @@ class LogtoHook(BaseHook):
         except LogtoError as error:
             return False, str(error)
         except Exception as error:  # the UI shows the message; it must never be a traceback
+            from airflow_provider_logto.client.failures import plain_cause
             from airflow_provider_logto.exceptions import scrub
 
-            return False, scrub(f"{type(error).__name__}: {error}")
+            return False, scrub(f"The test failed unexpectedly: {type(error).__name__}: {plain_cause(error)}.")
         settings = self.settings
         what = target.resource or f"organization {target.organization_id}"
         scopes = " ".join(token.scopes) or "no scopes"

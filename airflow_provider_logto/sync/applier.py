@@ -198,7 +198,7 @@ class Applier:
                 self.writer.request(method, endpoint, json=body)
                 return
             except LogtoError as error:
-                if gone_is_done and is_not_found(error):
+                if (gone_is_done and is_not_found(error)) or error.applied:  # applied: done, answer unreadable
                     return
                 if attempt == 2 or not outcome_unknown(error):
                     raise WriteFailed(f"{method} {endpoint.split('?')[0]} failed: {reason(error)}") from None

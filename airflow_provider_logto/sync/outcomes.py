@@ -16,7 +16,10 @@ NOT_FOUND = 404
 
 
 def outcome_unknown(error: BaseException) -> bool:
-    """True when ``error`` (from a write) leaves open whether Logto applied the write."""
+    """True when ``error`` (from a write) leaves open whether Logto applied the write — or says it did
+    (``applied``: a 2xx with an unreadable answer), which the sync treats alike: never as failed."""
+    if getattr(error, "applied", False) is True:
+        return True
     flag = getattr(error, "outcome_unknown", None)
     if isinstance(flag, bool):
         return flag
@@ -36,6 +39,8 @@ def is_not_found(error: BaseException) -> bool:
 def reason(error: BaseException) -> str:
     """One line for the summary's ``failed`` list, saying whether the write may have happened."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if getattr(error, "applied", False) is True:
+        return f"applied, answer unreadable (the next run checks it): {text}"
     if outcome_unknown(error):
         return f"outcome unknown (the write may have been applied; the next run reconciles it): {text}"
     return text

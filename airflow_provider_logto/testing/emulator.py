@@ -333,7 +333,7 @@ class LogtoEmulator:
         if response is None and self._rate_limiter is not None:
             response = self._rate_limiter.admit()
         if response is None:
-            response = self._route_logto(request)
+            response = self.faults.garble("logto", request, self._route_logto(request))
             response.headers.append((REQUEST_ID_HEADER, str(uuid.uuid4())))
         self.journal.record("logto", request, response.status)
         return response
@@ -354,6 +354,7 @@ class LogtoEmulator:
 
     def _serve_resource(self, request: Request) -> Response:
         self.latency.wait()
-        response = self.faults.strike("resource", request) or self.shopping.handle(request)
+        response = (self.faults.strike("resource", request)
+                    or self.faults.garble("resource", request, self.shopping.handle(request)))
         self.journal.record("resource", request, response.status)
         return response

@@ -3,7 +3,7 @@
 A fault matches requests by server, method and a shell-style path pattern (``/api/users*``), fires a given
 number of times (``count``) or with a probability (``rate``), and then makes the server answer with a status,
 an HTML error page, a non-JSON or truncated body, a dropped connection, a redirect, or a delay before the
-normal answer.
+normal answer — or (``garbled``) handle the request normally, a write included, and then garble its answer's JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Literal, get_args
 
 from airflow_provider_logto.testing.http import Request, Response
 
-FaultKind = Literal["status", "html", "non_json", "truncated", "drop", "delay", "redirect"]
+FaultKind = Literal["status", "html", "non_json", "truncated", "drop", "delay", "redirect", "garbled"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 SERVERS: tuple[str, ...] = ("logto", "resource")
 
@@ -78,7 +78,9 @@ class Fault:
 
 _DEFAULT_STATUS: dict[str, int] = {
     "status": 503, "html": 502, "non_json": 200, "truncated": 200, "drop": 0, "delay": 0, "redirect": 302,
+    "garbled": 0,
 }
+_GARBLED = b"upstream said: not json {"
 
 
 def _status_body(status: int, path: str) -> dict[str, str]:
@@ -131,16 +133,32 @@ class FaultInjector:
         with self._lock:
             self._faults.clear()
 
-    def strike(self, server: str, request: Request) -> Response | None:
-        """Apply the first matching fault: sleep for delays, return a forced answer for the others."""
+    def _fire(self, server: str, request: Request, *, after: bool) -> Fault | None:
+        """The first matching fault of its phase (``garbled`` acts after the app answered), counted as fired."""
         with self._lock:
-            fault = next((f for f in self._faults if not f.exhausted() and f.matches(server, request)), None)
+            fault = next((f for f in self._faults if not f.exhausted() and (f.kind == "garbled") == after
+                          and f.matches(server, request)), None)
             if fault is None or (fault.rate is not None and self._random.random() >= fault.rate):
                 return None
             fault.fired += 1
+        return fault
+
+    def strike(self, server: str, request: Request) -> Response | None:
+        """Apply the first matching fault: sleep for delays, return a forced answer for the others."""
+        fault = self._fire(server, request, after=False)
+        if fault is None:
+            return None
         if fault.delay:
             time.sleep(fault.delay)
         return fault.response(request)
+
+    def garble(self, server: str, request: Request, response: Response) -> Response:
+        """The app's answer, or — under a ``garbled`` fault — the same status and headers with a body that is not
+        the JSON its content type claims (the request took effect; only its answer is broken)."""
+        if response.status < 200 or self._fire(server, request, after=True) is None:
+            return response
+        response.body = _GARBLED
+        return response
 
 
 class Latency:

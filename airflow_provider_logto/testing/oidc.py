@@ -180,7 +180,8 @@ class OidcProvider:
             default = self.state.default_resource()
             raw = default["indicator"] if default else None
         indicators = raw if isinstance(raw, list) else [raw] if raw is not None else []
-        resources = [self._resource_server(indicator) for indicator in indicators]
+        # check_resource.js keys the resource servers by indicator: a repeated indicator is one resource
+        resources = list({indicator: self._resource_server(indicator) for indicator in indicators}.values())
         if organization_id is None and not resources:
             raise OidcError(400, "invalid_target", "both `resource` and `organization_id` are not provided")
         if len(resources) > 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -74,7 +75,16 @@ with app.test_request_context(method="POST"):
     ConnectionModelView.__new__(ConnectionModelView).process_form(form, True)
     labels = {name: str(field.label.text) for name, field in form._fields.items()
               if name.startswith("extra__logto__")}
+    dropdowns = {name.removeprefix("extra__logto__"): str(field()) for name, field in form._fields.items()
+                 if name.startswith("extra__logto__") and str(field()).startswith("<select")}
+    fresh = {name.removeprefix("extra__logto__"): str(field()) for name, field in
+             create_connection_form_class()()._fields.items() if name.startswith("extra__logto__")}
+    wrong = MultiDict({**submitted.to_dict(), "extra__logto__cache_sharing": "everywhere"})
+    wrong_form = create_connection_form_class()(formdata=wrong)
+    wrong_valid = wrong_form.validate()
     print(json.dumps({"legacy_calls": legacy_calls, "valid": valid, "errors": form.errors,
+                      "dropdowns": dropdowns, "fresh": fresh, "wrong_valid": wrong_valid,
+                      "wrong_errors": wrong_form.errors,
                       "extra": json.loads(form.extra.data), "labels": labels,
                       "behaviour": ProvidersManager().field_behaviours["logto"]}))
 """
@@ -130,8 +140,19 @@ def test_the_airflow_2_webserver_form_saves_extras_the_hook_reads(monkeypatch: p
     # Airflow 2 addresses the extra fields of the form by their prefixed names
     assert behaviour["placeholders"] == {name if name not in CONN_FIELDS else f"extra__logto__{name}": text
                                          for name, text in UI_FIELD_BEHAVIOUR["placeholders"].items()}
+    # the choice fields are dropdowns here too (Airflow 3's UI shows the conn-fields enum as one), same choices
+    choice_fields = {name: spec["schema"]["enum"] for name, spec in CONN_FIELDS.items() if "enum" in spec["schema"]}
+    assert set(answer["dropdowns"]) == set(choice_fields) == {"client_auth", "cache_sharing"}
+    for name, choices in choice_fields.items():
+        dropdown = answer["dropdowns"][name]
+        assert re.findall(r'<option [^>]*value="([^"]*)"', dropdown) == choices, name
+        default = CONN_FIELDS[name]["schema"]["default"]
+        assert f'<option selected value="{default}">' in answer["fresh"][name], answer["fresh"][name]
+    assert '<option selected value="client_secret_post">' in answer["dropdowns"]["client_auth"]
+    assert answer["wrong_valid"] is False and "extra__logto__cache_sharing" in answer["wrong_errors"]
     extra = answer["extra"]
     assert extra["resource"] == "https://shopping.api" and extra["client_auth"] == "client_secret_post"
+    assert extra["cache_sharing"] == "worker"  # not submitted: the dropdown's default is saved
     assert extra["timeout"] == 12 and extra["allow_insecure_http"] is True
     # the saved connection is one the hook accepts, with the submitted values
     from airflow.models.connection import Connection

@@ -90,6 +90,11 @@ def test_repeated_parameters(emulator: LogtoEmulator, shop: M2MApp) -> None:
                       auth=(shop.id, shop.secret))
     assert _error(two_known) == (400, "invalid_target",
                                  "only a single resource indicator value is supported for this grant type")
+    same_twice = _post(emulator, data={"grant_type": "client_credentials", "resource": [SHOP, SHOP],
+                                       "scope": "read:products"}, auth=(shop.id, shop.secret))
+    assert same_twice.status_code == 200, same_twice.text  # Logto v1.37.1 too: one resource, named twice
+    assert _claims(same_twice.json()["access_token"])["aud"] == SHOP
+    assert same_twice.json()["scope"] == "read:products"
     scopes = _post(emulator, data={"grant_type": "client_credentials", "resource": SHOP,
                                    "scope": ["read:products", "write:products"]}, auth=(shop.id, shop.secret))
     assert _error(scopes) == (400, "invalid_request", "'scope' parameter must not be provided twice")

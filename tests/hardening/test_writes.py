@@ -112,3 +112,57 @@ def test_a_management_operator_write_failure_carries_the_flag(emulator: LogtoEmu
         LogtoManagementApiOperator(task_id="create", endpoint="/users", method="POST",
                                    json={"username": "jane"}).execute({})
     assert raised.value.outcome_unknown is True
+
+
+# --- a 2xx whose body is not the JSON it claims: the write took effect -----------------------------------------
+def _assert_applied(error: LogtoApiError, method: str, path: str, status: int = 200) -> None:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    text = str(error)
+    assert text.startswith(f"{method} {path} took effect (answered HTTP {status}), but its answer is malformed JSON")
+    assert "the task is not retried (that would apply it twice)" in text and text.endswith(".")
+    assert "failed" not in text and "outcome unknown" not in text
+    assert error.applied is True and error.outcome_unknown is False
+    assert isinstance(error, AirflowFailException)  # Airflow does not retry the task
+
+
+def test_a_management_write_answered_with_garbled_json_took_effect(
+        emulator: LogtoEmulator, management_app: M2MApp, connect: HookFactory) -> None:
+    emulator.add_fault("garbled", "/api/users", method="POST")
+    with pytest.raises(LogtoApiError) as raised:
+        connect(management_app).management_request("POST", "/users", json={"username": "jane"})
+    _assert_applied(raised.value, "POST", "/api/users")
+    assert [user["username"] for user in emulator.state.users.values()].count("jane") == 1
+    assert len(emulator.journal.entries(path="/api/users")) == 1
+
+
+def test_a_resource_write_answered_with_garbled_json_took_effect(
+        emulator: LogtoEmulator, shop_app: M2MApp, connect: HookFactory) -> None:
+    emulator.add_fault("garbled", "/products", method="POST", server="resource")
+    hook = connect(shop_app, resource="https://shopping.api", scopes="read:products write:products")
+    with pytest.raises(LogtoApiError) as raised:
+        hook.resource_request("POST", "/products", json={"name": "Sticker", "price": 2})
+    _assert_applied(raised.value, "POST", "/products", 201)
+    assert "Sticker" in [product["name"] for product in hook.resource_request("GET", "/products")]
+
+
+def test_a_read_answered_with_garbled_json_is_a_plain_error(emulator: LogtoEmulator, management_app: M2MApp,
+                                                           connect: HookFactory) -> None:
+    emulator.add_fault("garbled", "/api/users", method="GET")
+    with pytest.raises(LogtoApiError, match="was answered with malformed JSON") as raised:
+        connect(management_app).management_request("GET", "/users")
+    assert raised.value.applied is False
+
+
+def test_the_management_operator_does_not_retry_an_applied_write(
+        emulator: LogtoEmulator, management_app: M2MApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_logto.operators.management import LogtoManagementApiOperator
+
+    monkeypatch.setenv("AIRFLOW_CONN_LOGTO_DEFAULT", emulator.airflow_connection(management_app))
+    emulator.add_fault("garbled", "/api/roles", method="POST")
+    operator = LogtoManagementApiOperator(task_id="create_role", method="POST", endpoint="/roles",
+                                       json={"name": "auditor", "description": "reads"})
+    with pytest.raises(LogtoApiError) as raised:
+        operator.execute({})
+    _assert_applied(raised.value, "POST", "/api/roles")
+    assert [role["name"] for role in emulator.state.roles.values()].count("auditor") == 1

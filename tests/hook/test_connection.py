@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -11,7 +12,7 @@ from airflow_provider_logto.connection.settings import LogtoSettings
 from airflow_provider_logto.exceptions import LogtoConnectionError
 from airflow_provider_logto.hooks.logto import LogtoHook
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.helpers import HookFactory, set_connection
+from tests.helpers import HookFactory, set_connection, token_requests
 
 GOOD = {"host": "https://acme.logto.app", "login": "app-id", "password": "app-secret-value"}
 
@@ -120,3 +121,21 @@ def test_wrong_tenant_gives_an_actionable_token_error(emulator: LogtoEmulator, m
 
 def test_settings_repr_hides_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "app-secret-value" not in repr(_settings(monkeypatch))
+
+
+def test_a_port_field_contradicting_the_hosts_port_is_refused(emulator: LogtoEmulator, management_app: M2MApp,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """host https://x:3001 with port 3002 names both ports; equal ports (or the port only in one place) work."""
+    port = urlsplit(emulator.endpoint).port
+    assert port is not None
+    common = {"host": emulator.endpoint, "login": management_app.id, "password": management_app.secret}
+    set_connection(monkeypatch, "contradicting", port=port + 1, **common)
+    with pytest.raises(LogtoConnectionError) as refused:
+        LogtoHook("contradicting").get_access_token()
+    assert str(refused.value) == (
+        f"Logto connection 'contradicting': port {port + 1} contradicts port {port} in host {emulator.endpoint!r}: "
+        "keep the port in one place (clear the port field) or make the two equal.")
+    assert token_requests(emulator) == 0
+    set_connection(monkeypatch, "equal", port=port, **common)
+    LogtoHook("equal").get_access_token()
+    assert token_requests(emulator) == 1

@@ -443,6 +443,10 @@ def test_test_connection_unreachable(management_app: M2MApp, connect: HookFactor
     object.__setattr__(hook.settings, "endpoint", f"http://127.0.0.1:{port}")
     ok, message = hook.test_connection()
     assert ok is False and "ConnectionError" in message
+    # plain words (no urllib3 repr), the machine the Test ran on (not "the worker"), and a full stop
+    assert f"the connection to 127.0.0.1:{port} was refused: nothing listens there" in message, message
+    assert f"reachable from this machine ({socket.gethostname()})" in message and "worker" not in message
+    assert "HTTPConnectionPool" not in message and "Caused by" not in message and message.endswith(".")
 
 
 def test_session_keeps_connections_alive(emulator: LogtoEmulator, management_app: M2MApp,

@@ -217,3 +217,29 @@ def test_token_quota_is_not_retried(emulator: LogtoEmulator, management_app: M2M
         connect(management_app).get_access_token()
     assert raised.value.code == "auth.exceed_token_limit"
     assert token_requests(emulator) == 1
+
+
+def test_basic_credentials_are_form_encoded_for_logto(emulator: LogtoEmulator, connect: HookFactory) -> None:
+    """RFC 6749 §2.3.1: app ID and secret are form-encoded before Basic; Logto decodes them (``+`` is a space,
+    ``%`` an escape), so a secret holding those characters still authenticates."""
+    app = emulator.add_m2m_app("Odd", secret="a+b %2B c:d-_.~!*'()&=/?#é"[:-1])
+    connect(app).get_access_token()
+    (entry,) = emulator.journal.entries(path="/oidc/token")
+    assert entry.headers["authorization"].startswith("Basic ")
+
+
+def test_a_refused_basic_header_is_remembered_per_method(emulator: LogtoEmulator, connect: HookFactory) -> None:
+    """A secret Basic cannot carry (Logto allows printable ASCII only) is refused as not properly encoded; the
+    error says so and how to fix it, and the connection switched to client_secret_post is not answered from the
+    remembered refusal: refusals are remembered per what was sent."""
+    app = emulator.add_m2m_app("Accented", secret="s\u00e9cret")
+    with pytest.raises(LogtoTokenError) as refused:
+        connect(app).get_access_token()
+    message = str(refused.value)
+    assert "not properly encoded" in message and "printable ASCII" in message
+    assert "set the client_auth extra to client_secret_post." in message
+    with pytest.raises(LogtoTokenError):  # the same connection again: the remembered refusal, no new request
+        connect(app).get_access_token()
+    assert token_requests(emulator) == 1
+    connect(app, client_auth="client_secret_post").get_access_token()
+    assert token_requests(emulator) == 2

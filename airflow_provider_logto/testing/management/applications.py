@@ -7,6 +7,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     Field,
     guard_body,
+    guard_query,
     page_of,
     paged,
     require_changes,
@@ -23,6 +24,11 @@ _CREATE_APPLICATION = (
     Field("description", "string", nullable=True),
     Field("type", "enum", required=True, options=APPLICATION_TYPES), Field("customData", "object"),
 )
+# the list's query guard: ``types`` is one type or several (repeated, never comma-separated)
+_LIST_APPLICATIONS = (
+    Field("types", "enum", options=APPLICATION_TYPES, one_or_many=True), Field("excludeRoleId", "string"),
+    Field("excludeOrganizationId", "string"), Field("isThirdParty", "literal", options=("true", "false")),
+)
 _UPDATE_APPLICATION = (
     Field("name", "string", min_length=1, max_length=256), Field("description", "string", nullable=True),
     Field("customData", "object"),
@@ -38,12 +44,14 @@ def routes(state: TenantState) -> Routes:
             raise api_error("application.invalid_type")
 
     def list_applications(request: Request) -> Response:
-        types = [t for value in request.query.get("types", []) for t in value.split(",") if t]
-        exclude_role, exclude_org = request.param("excludeRoleId"), request.param("excludeOrganizationId")
+        query = guard_query(request, _LIST_APPLICATIONS)
+        types = query.get("types", [])
+        types = types if isinstance(types, list) else [types]
+        exclude_role, exclude_org = query.get("excludeRoleId"), query.get("excludeOrganizationId")
         if exclude_role and exclude_org:
             raise api_error("request.invalid_input", status=400, details="Parameter `excludeRoleId` and "
                             "`excludeOrganizationId` cannot be used at the same time.")
-        third_party = request.param("isThirdParty")
+        third_party = query.get("isThirdParty")
         apps = [a for a in state.applications_newest_first()
                 if (not types or a["type"] in types)
                 and (not exclude_role or exclude_role not in state.app_roles[a["id"]])

@@ -87,6 +87,7 @@ class Field:
     options: tuple[str, ...] = ()
     item: Field | None = None
     nonempty: bool = False
+    one_or_many: bool = False  # ``X.array().or(X)``: a query parameter given once or repeated
 
 
 def _type_of(value: Any) -> str:
@@ -127,23 +128,42 @@ def _string_issues(field: Field, value: str, path: list[Any]) -> list[dict[str, 
     return issues
 
 
+def _union(path: list[Any], *options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """zod's ``invalid_union``: every option failed, each option's issues kept."""
+    return [{"code": "invalid_union", "unionErrors": [{"issues": issues, "name": "ZodError"} for issues in options],
+             "path": path, "message": "Invalid input"}]
+
+
+def _literal_issue(value: Any, literal: str, path: list[Any]) -> dict[str, Any]:
+    return {"received": value, "code": "invalid_literal", "expected": literal, "path": path,
+            "message": f'Invalid literal value, expected "{literal}"'}
+
+
 def _check(field: Field, value: Any, path: list[Any]) -> list[dict[str, Any]]:
     """zod's issues for one present value."""
     if value is None and field.nullable:
         return []
+    if field.one_or_many:
+        single = Field(field.name, field.kind, options=field.options)
+        many = ([issue for index, item in enumerate(value) for issue in _check(single, item, [*path, index])]
+                if isinstance(value, list) else [_invalid_type("array", value, path)])
+        one = _check(single, value, path)
+        return _union(path, many, one) if many and one else []
+    if field.kind == "literal":  # z.union([z.literal(a), z.literal(b), ...])
+        if value in field.options:
+            return []
+        return _union(path, *([_literal_issue(value, option, path)] for option in field.options))
     if field.or_empty:  # string().….or(literal('')): both options fail or the value passes
         first = ([_invalid_type("string", value, path)] if not isinstance(value, str)
                  else _string_issues(field, value, path))
         if not first or value == "":
             return []
-        second = {"received": value, "code": "invalid_literal", "expected": "", "path": path,
-                  "message": 'Invalid literal value, expected ""'}
-        return [{"code": "invalid_union", "unionErrors": [{"issues": first, "name": "ZodError"},
-                                                          {"issues": [second], "name": "ZodError"}],
-                 "path": path, "message": "Invalid input"}]
+        return _union(path, first, [_literal_issue(value, "", path)])
     if field.kind == "enum":
         if value in field.options:
             return []
+        if not isinstance(value, str):  # z.nativeEnum / z.enum on a non-string
+            return [_invalid_type(" | ".join(f"'{option}'" for option in field.options), value, path)]
         expected = " | ".join(f"'{option}'" for option in field.options)
         return [{"received": value, "code": "invalid_enum_value", "options": list(field.options), "path": path,
                  "message": f"Invalid enum value. Expected {expected}, received '{value}'"}]
@@ -181,8 +201,16 @@ def guard_body(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
     return values
 
 
-def guard_error(kind: str, issue: dict[str, Any]) -> LogtoApiError:
-    return _guard_error(kind, [issue])
+def guard_query(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
+    """The query's declared parameters, validated like ``koaGuard({ query: z.object({...}) })``: koa's parser gives
+    a string, or an array when the parameter repeats; undeclared parameters (``page``, ``search.*``) pass."""
+    query = {field.name: values[0] if len(values) == 1 else values
+             for field in fields if (values := request.query.get(field.name))}
+    issues = [issue for field in fields if field.name in query
+              for issue in _check(field, query[field.name], [field.name])]
+    if issues:
+        raise _guard_error("query", issues)
+    return query
 
 
 def _guard_error(kind: str, issues: list[dict[str, Any]]) -> LogtoApiError:
@@ -196,16 +224,6 @@ def _guard_error(kind: str, issues: list[dict[str, Any]]) -> LogtoApiError:
             lines.append(base + issue["message"])
     return api_error("guard.invalid_input", type=kind, data={"issues": issues, "name": "ZodError"},
                      details="\n".join(lines))
-
-
-def guard_query(request: Request, names: Sequence[str]) -> dict[str, str | None]:
-    """``koaGuard({ query: z.object({name: z.string().optional(), ...}) })``: each named parameter once (a
-    repeated one is an array: 400 ``guard.invalid_input``), unknown parameters ignored."""
-    issues = [_invalid_type("string", values, [name]) for name in names
-              if len(values := request.query.get(name) or []) > 1]
-    if issues:
-        raise _guard_error("query", issues)
-    return {name: request.param(name) for name in names}
 
 
 def string_ids(name: str, *, nonempty: bool = False, required: bool = True) -> Field:
@@ -278,8 +296,9 @@ def searched(request: Request, items: Iterable[dict[str, Any]], fields: tuple[st
 
 
 def keyword_filter(request: Request, items: Iterable[dict[str, Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
-    """``parseSearchOptions`` (``?q=``): ``field ilike '%q%'`` over the fields, joined with ``or``."""
-    keyword = request.param("q")
+    """``parseSearchOptions`` (``?q=``): ``field ilike '%q%'`` over the fields, joined with ``or``; ``q`` is
+    guarded as ``z.string().optional()`` (repeated: 400) as every route taking it declares."""
+    keyword = guard_query(request, (Field("q", "string"),)).get("q")
     if not keyword:
         return list(items)
     return [item for item in items if any(sql_like(item.get(f), f"%{keyword}%") for f in fields)]

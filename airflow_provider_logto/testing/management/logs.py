@@ -9,11 +9,11 @@ tie-break. ``GET /logs/{id}`` finds any entry by id (``findEntityById``: 404 ``e
 from __future__ import annotations
 
 from airflow_provider_logto.testing.http import Request, Response
-from airflow_provider_logto.testing.management.guard import DEFAULT_PAGE_SIZE, guard_query, paged, pagination
+from airflow_provider_logto.testing.management.guard import DEFAULT_PAGE_SIZE, Field, guard_query, paged, pagination
 from airflow_provider_logto.testing.management.routes import Routes
 from airflow_provider_logto.testing.state import TenantState
 
-_FILTERS = ("userId", "applicationId", "logKey")
+_FILTERS = tuple(Field(name, "string") for name in ("userId", "applicationId", "logKey"))
 
 
 def routes(state: TenantState) -> Routes:
@@ -22,9 +22,9 @@ def routes(state: TenantState) -> Routes:
     def list_logs(request: Request) -> Response:
         offset, limit = pagination(request) or (0, DEFAULT_PAGE_SIZE)  # koaPagination runs before the guard
         query = guard_query(request, _FILTERS)
-        total, page = state.logs_page(offset, limit, log_key=query["logKey"] or None,
-                                      application_id=query["applicationId"] or None,
-                                      user_id=query["userId"] or None)
+        total, page = state.logs_page(offset, limit, log_key=query.get("logKey") or None,
+                                      application_id=query.get("applicationId") or None,
+                                      user_id=query.get("userId") or None)
         return paged(request, total, lambda offset, limit: page)
 
     def get_log(request: Request, log_id: str) -> Response:

@@ -16,6 +16,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     Field,
     guard_body,
+    guard_query,
     keyword_filter,
     page_of,
     query_flag,
@@ -60,6 +61,7 @@ def routes(state: TenantState) -> Routes:
         return [state.users[user_id] for user_id in list(state.org_users[org_id])[:3]]
 
     def list_organizations(request: Request) -> Response:
+        guard_query(request, (Field("showFeatured", "string"),))
         organizations = keyword_filter(request, state.organizations.values(), ("id", "name"))
         if query_flag(request.query, "showFeatured"):
             organizations = [{**org, "usersCount": len(state.org_users[org["id"]]),

@@ -9,6 +9,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     Field,
     guard_body,
+    guard_query,
     page_of,
     query_flag,
     require_changes,
@@ -17,6 +18,7 @@ from airflow_provider_logto.testing.management.guard import (
 from airflow_provider_logto.testing.management.routes import Routes
 from airflow_provider_logto.testing.state import TenantState
 
+_LIST_RESOURCES = (Field("includeScopes", "string"),)
 _CREATE_RESOURCE = (
     Field("name", "string", required=True, min_length=1), Field("indicator", "string", required=True, min_length=1),
     Field("accessTokenTtl", "number"),
@@ -36,6 +38,7 @@ def routes(state: TenantState) -> Routes:
 
     def list_resources(request: Request) -> Response:
         resources = list(state.resources.values())
+        guard_query(request, _LIST_RESOURCES)  # a repeated includeScopes is an array: refused
         if query_flag(request.query, "includeScopes"):
             resources = [{**r, "scopes": state.resource_scopes(r["id"])} for r in resources]
         return page_of(resources, request, optional=True)

@@ -9,7 +9,7 @@ from airflow_provider_logto.testing.http import Request, Response
 from airflow_provider_logto.testing.management.guard import (
     Field,
     guard_body,
-    guard_error,
+    guard_query,
     page_of,
     require_changes,
     searched,
@@ -26,6 +26,8 @@ _CREATE_ROLE = (
     Field("type", "enum", options=ROLE_TYPES), Field("isDefault", "boolean"),
     string_ids("scopeIds", required=False),
 )
+_LIST_ROLES = (Field("excludeUserId", "string"), Field("excludeApplicationId", "string"),
+               Field("type", "enum", options=ROLE_TYPES))
 _UPDATE_ROLE = (
     Field("name", "string", min_length=1, max_length=128),
     Field("description", "string", min_length=1, max_length=128), Field("isDefault", "boolean"),
@@ -52,13 +54,10 @@ def routes(state: TenantState) -> Routes:
                 raise api_error("role.management_api_scopes_not_assignable_to_user_role")
 
     def list_roles(request: Request) -> Response:
-        role_type = request.param("type")
-        if role_type is not None and role_type not in ROLE_TYPES:
-            raise guard_error("query", {
-                "received": role_type, "code": "invalid_enum_value", "options": list(ROLE_TYPES), "path": ["type"],
-                "message": f"Invalid enum value. Expected 'User' | 'MachineToMachine', received '{role_type}'"})
-        excluded = set(state.user_roles.get(request.param("excludeUserId") or "", []))
-        excluded |= set(state.app_roles.get(request.param("excludeApplicationId") or "", []))
+        query = guard_query(request, _LIST_ROLES)
+        role_type = query.get("type")
+        excluded = set(state.user_roles.get(query.get("excludeUserId") or "", []))
+        excluded |= set(state.app_roles.get(query.get("excludeApplicationId") or "", []))
         roles = [role for role in state.visible_roles()
                  if (role_type is None or role["type"] == role_type) and role["id"] not in excluded]
         return page_of([role_view(role) for role in searched(request, roles, ROLE_SEARCH_FIELDS)], request)
