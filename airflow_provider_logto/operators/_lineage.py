@@ -36,8 +36,10 @@ def location_dataset(location: str) -> Dataset:
     return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
 
 
-def attach_to_outlets(operator: Any, context: Mapping[str, Any], extra: Mapping[str, Any]) -> int:
-    """Put ``extra`` (JSON) on the asset event of each ``Asset`` outlet of ``operator``; returns how many.
+def attach_to_outlets(operator: Any, context: Mapping[str, Any], extra: Mapping[str, Any],
+                      holding: str | None = None) -> int:
+    """Put ``extra`` (JSON) on the asset event of each ``Asset`` outlet of ``operator``; returns how many. With
+    ``holding``, only outlets whose URI is that location or a folder above it (the export's own destination).
 
     Airflow records the events when the task succeeds (2.11: datasets, same ``outlet_events`` accessor); a
     downstream DAG reads ``extra`` from ``triggering_asset_events``. Aliases are left to the DAG author.
@@ -49,7 +51,7 @@ def attach_to_outlets(operator: Any, context: Mapping[str, Any], extra: Mapping[
         return 0
     attached = 0
     for outlet in getattr(operator, "outlets", None) or []:
-        if isinstance(outlet, Asset):
+        if isinstance(outlet, Asset) and (holding is None or _holds(str(outlet.uri), holding)):
             events[outlet].extra.update(extra)
             attached += 1
     return attached
@@ -62,3 +64,11 @@ def operator_lineage(inputs: list[Dataset], outputs: list[Dataset]) -> Any:
 
     return OperatorLineage(inputs=[OpenLineageDataset(namespace=ns, name=name) for ns, name in inputs],
                            outputs=[OpenLineageDataset(namespace=ns, name=name) for ns, name in outputs])
+
+
+def _holds(uri: str, location: str) -> bool:
+    """``location`` is the asset ``uri`` or lies under it (a folder asset); local paths match ``file://`` URIs."""
+    if "://" not in location:
+        location = f"file://{location}"
+    uri = uri.rstrip("/")
+    return location == uri or location.startswith(uri + "/")

@@ -97,7 +97,7 @@ class LogtoAuditLogExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_logto.audit.reader import AuditLogQuery, read_window
         from airflow_provider_logto.hooks.logto import LogtoHook
-        from airflow_provider_logto.operators._lineage import location_dataset, logto_dataset
+        from airflow_provider_logto.operators._lineage import attach_to_outlets, location_dataset, logto_dataset
         from airflow_provider_logto.storage.writer import open_export_writer
 
         start, end = self._window(context)
@@ -128,7 +128,9 @@ class LogtoAuditLogExportOperator(BaseOperator):
         self.log.info("Exported %d audit-log entry(ies) of [%s, %s) to %s with %d request(s); %d value(s) redacted, "
                       "%d possibly missed", read.count, window["start"], window["end"], writer.location,
                       read.requests, redacted, read.possibly_missed)
-        self._announce(context, writer.location, result)
+        attach_to_outlets(self, context, {key: result[key] for key in
+                                          ("start", "end", "count", "possibly_missed", "location")},
+                          holding=writer.location)
         self._lineage = ([logto_dataset(hook.settings.endpoint, "logs")], [location_dataset(writer.location)])
         return result
 
@@ -191,25 +193,6 @@ class LogtoAuditLogExportOperator(BaseOperator):
         if lines:
             writer.write(("\n".join(lines) + "\n").encode())
         return redacted
-
-    def _announce(self, context: Context, location: str, result: dict[str, Any]) -> None:
-        """The asset event of each outlet that is the destination (or a folder holding it) carries the window."""
-        outlet_events = context.get("outlet_events")
-        if outlet_events is None:
-            return
-        extra = {key: result[key] for key in ("start", "end", "count", "possibly_missed", "location")}
-        for outlet in self.outlets or ():
-            uri = getattr(outlet, "uri", None)
-            if isinstance(uri, str) and _holds(uri, location):
-                outlet_events[outlet].extra = dict(extra)
-
-
-def _holds(uri: str, location: str) -> bool:
-    """``location`` is the asset ``uri`` or lies under it (a folder asset); local paths match ``file://`` URIs."""
-    if "://" not in location:
-        location = f"file://{location}"
-    uri = uri.rstrip("/")
-    return location == uri or location.startswith(uri + "/")
 
 
 def _text(name: str, value: Any) -> str | None:
