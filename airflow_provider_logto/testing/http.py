@@ -117,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client hung up mid-request (a killed worker): as for a server, no request
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         request = Request(
             method=self.command,

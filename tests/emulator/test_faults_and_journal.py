@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 
 from airflow_provider_logto.testing import LogtoEmulator, M2MApp
-from tests.emulator.helpers import endpoint_of, running_cli, token_response
+from tests.emulator.helpers import access_token, endpoint_of, running_cli, token_response
 
 
 def _status(emulator: LogtoEmulator) -> requests.Response:
@@ -161,3 +163,23 @@ def test_command_line_prints_connections() -> None:
         assert "export AIRFLOW_CONN_LOGTO_DEFAULT=" in output
         assert "export AIRFLOW_CONN_LOGTO_SHOPPING=" in output
         assert requests.get(f"{endpoint_of(output)}/api/status", timeout=5).status_code == 204
+
+
+def test_a_request_whose_body_never_arrives_is_no_request(emulator: LogtoEmulator, management_app: M2MApp) -> None:
+    """A worker killed between sending a write's headers and its body: the server sees the connection end short of
+    ``Content-Length``. Like any HTTP server, the emulator applies nothing and journals nothing."""
+    token = access_token(emulator, management_app)
+    body = b'{"username": "half_sent"}'
+    host, port = emulator.endpoint.removeprefix("http://").split(":")
+    before = len(emulator.journal.entries())
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"POST /api/users HTTP/1.1\r\nHost: emulator\r\nContent-Type: application/json\r\n"
+                           b"Authorization: Bearer " + token.encode() + b"\r\n"
+                           b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        connection.shutdown(socket.SHUT_WR)
+        assert connection.recv(1024) == b""  # closed without an answer
+    assert emulator.journal.entries()[before:] == []
+    assert not [user for user in emulator.state.users.values() if user.get("username") == "half_sent"]
+    whole = requests.post(f"{emulator.endpoint}/api/users", data=body, timeout=5, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert whole.status_code == 200  # the same request sent whole is applied
