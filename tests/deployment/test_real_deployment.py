@@ -54,6 +54,10 @@ FAST_FAILURE_DETECTION = {
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
     "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
+    # a try the dead worker had received but not yet started never heartbeats: it stays queued until the
+    # scheduler requeues it (production: 600 s, checked every 120 s — longer than RUN_TIMEOUT)
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "5",
 }
 KILL_EXPORT_USERS = 3000  # 30 pages: 3 parts of 10 pages plus the rest
 KILL_SYNC_EMPLOYEES = 150
