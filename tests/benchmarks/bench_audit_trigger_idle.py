@@ -66,7 +66,7 @@ def main() -> None:
             deadline = time.monotonic() + 180
             while not emulator.journal.entries(method="GET", path="/api/logs"):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the trigger never polled\n{deployment.logs_tail()}")
+                    raise TimeoutError(deployment.failure("the trigger never polled"))
                 time.sleep(1)
             time.sleep(15)
             reads, tokens, cpu = measure(deployment, emulator, seconds)

@@ -277,7 +277,7 @@ class AirflowDeployment:
                 if b" ready." in file.read():
                     return
             time.sleep(0.5)
-        raise TimeoutError(f"Celery worker {name} not ready within {timeout:.0f} s\n{self.logs_tail()}")
+        raise TimeoutError(self.failure(f"Celery worker {name} not ready within {timeout:.0f} s"))
 
     def restart_worker(self, name: str) -> None:
         self.start_worker(name)
@@ -315,20 +315,21 @@ class AirflowDeployment:
             except requests.RequestException:
                 pass
             time.sleep(1)
-        raise TimeoutError(f"the api-server did not answer within {self.startup_timeout:.0f} s\n{self.logs_tail()}")
+        raise TimeoutError(self.failure(f"the api-server did not answer within {self.startup_timeout:.0f} s"))
 
     def check_alive(self) -> None:
         for component, process in self.processes.items():
             if process.poll() is not None:
-                raise RuntimeError(f"airflow {component} exited with {process.returncode}\n{self.logs_tail()}")
+                raise RuntimeError(self.failure(f"airflow {component} exited with {process.returncode}"))
 
-    def logs_tail(self, chars: int = 3000) -> str:
-        parts = []
+    def failure(self, message: str, chars: int = 3000) -> str:
+        """``message``, each component's log tail, then ``message`` again: CI shows a failure's last lines."""
+        parts = [message]
         for name in [*COMPONENTS, *(machine.process_name for machine in self.machines.values())]:
             path = self._log_path(name)
             if path.exists():
                 parts.append(f"--- {name} ---\n{path.read_text(errors='replace')[-chars:]}")
-        return "\n".join(parts)
+        return "\n".join([*parts, f"=== {message}"])
 
     def stop(self) -> None:
         trees = {name: _descendants(process.pid) for name, process in self.processes.items()}
@@ -369,7 +370,7 @@ class AirflowDeployment:
                 assert not errors, errors
                 return
             time.sleep(1)
-        raise TimeoutError(f"DAGs not parsed within {timeout:.0f} s: {missing}\n{self.logs_tail()}")
+        raise TimeoutError(self.failure(f"DAGs not parsed within {timeout:.0f} s: {missing}"))
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Unpause and trigger ``dag_id`` the way the UI does: no logical date."""

@@ -69,7 +69,7 @@ def _next_run(deployment: AirflowDeployment, dag_id: str, known: set[str], timeo
             if run["dag_run_id"] not in known and run.get("start_date"):
                 return run
         time.sleep(0.2)
-    raise TimeoutError(f"no new run of {dag_id} within {timeout:.0f} s\n{deployment.logs_tail(6000)}")
+    raise TimeoutError(deployment.failure(f"no new run of {dag_id} within {timeout:.0f} s", chars=6000))
 
 
 def _burst(outcome: Outcome, size: int = BURST) -> float:

@@ -120,9 +120,9 @@ def _wait(deployment: AirflowDeployment, runs: list[Run], on_poll: Callable[[], 
         if on_poll is not None:
             on_poll()
         time.sleep(0.5)
-    raise TimeoutError(f"runs still going after {RUN_TIMEOUT} s: "
-                       f"{[(r.dag_id, r.state, r.tasks) for r in runs if r.state not in ('success', 'failed')]}"
-                       f"\n{deployment.logs_tail()}")
+    raise TimeoutError(deployment.failure(
+        f"runs still going after {RUN_TIMEOUT} s: "
+        f"{[(r.dag_id, r.state, r.tasks) for r in runs if r.state not in ('success', 'failed')]}"))
 
 
 def _round(deployment: AirflowDeployment, triggers: list[tuple[str, dict[str, Any]]],
@@ -233,7 +233,7 @@ def _kill_when(deployment: AirflowDeployment, run: Run, task_id: str,
     deadline = time.monotonic() + RUN_TIMEOUT
     kill: Kill | None = None
     while kill is None:
-        assert time.monotonic() < deadline, f"{task_id} never ran long enough to be killed\n{deployment.logs_tail()}"
+        assert time.monotonic() < deadline, deployment.failure(f"{task_id} never ran long enough to be killed")
         deployment.check_alive()
         victim = choose([ti for ti in deployment.task_instances(run.dag_id, run.run_id) if ti["task_id"] == task_id])
         if victim is not None:
