@@ -26,6 +26,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from measured import run_measured
+
 LATENCY = 0.05
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -69,13 +71,6 @@ def _serve(total: int, window: int, pipe: Connection) -> None:
             pipe.send("ok")
 
 
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return 0
-
-
 def _export(connection: str, options: dict[str, Any], pipe: Connection) -> None:
     """Child process: one export; sends (result, seconds, peak RSS growth in MiB)."""
     os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = connection
@@ -84,16 +79,7 @@ def _export(connection: str, options: dict[str, Any], pipe: Connection) -> None:
 
     LogtoHook("logto_bench").get_access_token()  # warm up: imports, connection, token
     operator = LogtoAuditLogExportOperator(task_id="export", logto_conn_id="logto_bench", **options)
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS mark (VmHWM)
-    baseline = _rss_kib("VmRSS:")
-    started = time.perf_counter()
-    try:
-        result = operator.execute({})  # type: ignore[arg-type]
-    except Exception as error:
-        pipe.send(({"failed": f"{type(error).__name__}: {error}"}, 0.0, 0.0))
-        return
-    seconds = time.perf_counter() - started
-    pipe.send((result, seconds, (_rss_kib("VmHWM:") - baseline) / 1024))
+    pipe.send(run_measured(lambda: operator.execute({})))
 
 
 def run_export(connection: str, **options: Any) -> tuple[dict[str, Any], float, float]:

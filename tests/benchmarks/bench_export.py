@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from measured import run_measured
+
 LATENCY = 0.05
 CLOUD_BUCKET = (200, 10.0)
 
@@ -90,13 +92,6 @@ def _moto(pipe: Connection) -> None:
     server.stop()
 
 
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return 0
-
-
 def _export(connection: str, aws: str | None, options: dict[str, Any], pipe: Connection) -> None:
     """Child process: one export; sends (result, seconds, peak RSS growth in MiB)."""
     os.environ["AIRFLOW_CONN_LOGTO_BENCH"] = connection
@@ -111,16 +106,7 @@ def _export(connection: str, aws: str | None, options: dict[str, Any], pipe: Con
         open_export_writer(options["destination"] + ".warmup", "aws_bench").abort()
     operator = LogtoExportOperator(task_id="export", logto_conn_id="logto_bench",
                                    destination_conn_id="aws_bench" if aws else None, **options)
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS mark (VmHWM)
-    baseline = _rss_kib("VmRSS:")
-    started = time.perf_counter()
-    try:
-        result = operator.execute({})
-    except Exception as error:
-        pipe.send(({"failed": f"{type(error).__name__}: {error}"}, 0.0, 0.0))
-        return
-    seconds = time.perf_counter() - started
-    pipe.send((result, seconds, (_rss_kib("VmHWM:") - baseline) / 1024))
+    pipe.send(run_measured(lambda: operator.execute({})))
 
 
 def run_export(tenant: Tenant, *, aws: str | None = None, **options: Any) -> tuple[dict[str, Any], float, float]:
