@@ -47,6 +47,9 @@ AIRFLOW_V_3_3_PLUS = Version("3.3.0") <= AIRFLOW_VERSION
 CONNECTION_FORM_IS_DECLARATIVE = AIRFLOW_V_3_2_PLUS
 CONNECTION_FORM_NEEDS_FAB = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
 DAG_TEST_NEEDS_A_BUNDLE = AIRFLOW_V_3_0_PLUS
+# Airflow 3.0's dag.test() runs a DAG the metadata database has never seen, so its assets are not active and a task
+# with outlets fails ("inactive assets in its inlets or outlets"); 3.1+ syncs the DAG's bundle first.
+DAG_TEST_SKIPS_THE_DATABASE = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
 EVENT_DRIVEN_SCHEDULING = AIRFLOW_V_3_0_PLUS
 ASSET_STATE_STORE = AIRFLOW_V_3_3_PLUS
 
@@ -83,6 +86,23 @@ def dag_bag_class() -> Any:
     return import_module(module).DagBag
 
 
+def sync_dag_file_to_db(dag: Any) -> None:
+    """Record the DAGs of ``dag``'s file in the metadata database as a DAG processor does (Airflow 3.0), under the
+    configured bundle that holds the file."""
+    from pathlib import Path
+
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    fileloc = Path(dag.fileloc).resolve()
+    for bundle in manager.get_all_dag_bundles():
+        if fileloc.is_relative_to(Path(bundle.path).resolve()):
+            dag_bag_class()(dag_folder=str(fileloc), include_examples=False).sync_to_db(bundle.name, None)
+            return
+    raise RuntimeError(f"{fileloc} is in no configured DAG bundle (add_dags_folder() adds its folder)")
+
+
 def return_values(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
     """Each task's return value (the ``return_value`` XCom) of one DAG run, deserialized."""
     from sqlalchemy import select
@@ -107,10 +127,12 @@ __all__ = [
     "CONNECTION_FORM_IS_DECLARATIVE",
     "CONNECTION_FORM_NEEDS_FAB",
     "DAG_TEST_NEEDS_A_BUNDLE",
+    "DAG_TEST_SKIPS_THE_DATABASE",
     "BaseEventTrigger",
     "BaseTrigger",
     "TriggerEvent",
     "asset_state_accessors",
     "dag_bag_class",
     "return_values",
+    "sync_dag_file_to_db",
 ]
