@@ -63,6 +63,9 @@ def test_writes_and_retention_outside_the_window(emulator: LogtoEmulator, hook: 
     with Churn(emulator, BASE_MS - 10_000, delete_per_tick=40) as churn:
         read = read_window(hook, AuditLogQuery(), start, end, max_concurrency=8)
         got = keys(read)
+    print(f"\nchurn outside the window: {churn.written} written, {churn.deleted} deleted during the read; "
+          f"{len(got)} read of {WINDOW}, {len(got) - len(set(got))} duplicates, possibly_missed "
+          f"{read.possibly_missed}")
     assert churn.written >= RATE // 10 and churn.deleted > 0  # the log did move during the read
     assert len(got) == len(set(got)) == WINDOW  # no duplicates, none missing
     assert got == expected(history, start, end)
@@ -72,10 +75,13 @@ def test_writes_and_retention_outside_the_window(emulator: LogtoEmulator, hook: 
 def test_retention_eating_into_the_window_is_reported(emulator: LogtoEmulator, hook: LogtoHook,
                                                       history: list[dict]) -> None:
     start, end = BASE_MS, BASE_MS + WINDOW // 3 + 1
-    with Churn(emulator, BASE_MS - 100, delete_per_tick=200):  # reaches the window's oldest entries at once
+    with Churn(emulator, BASE_MS - 100, delete_per_tick=200) as churn:  # reaches the window's oldest at once
         read = read_window(hook, AuditLogQuery(), start, end, max_concurrency=8)
         got = keys(read)
     want = expected(history, start, end)
+    print(f"\nretention into the window: {churn.written} written, {churn.deleted} deleted during the read; "
+          f"{len(got)} read, {len(got) - len(set(got))} duplicates, {len(want) - len(got)} missing, "
+          f"possibly_missed {read.possibly_missed}")
     assert len(got) == len(set(got)) and got == sorted(got)
     assert set(got) <= set(want)
     missing = len(want) - len(got)
