@@ -59,6 +59,7 @@ FAST_FAILURE_DETECTION = {
     "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
     "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "5",
 }
+STUCK_IN_QUEUED = "stuck in queued reschedule"  # the event the scheduler logs when it requeues such a try
 KILL_EXPORT_USERS = 3000  # 30 pages: 3 parts of 10 pages plus the rest
 KILL_SYNC_EMPLOYEES = 150
 
@@ -86,6 +87,8 @@ class Kill:
     journal_from: int = 0  # the emulator's journal length when the run was triggered
     tries: list[dict[str, Any]] = field(default_factory=list)
     tenant_ids: set[str] = field(default_factory=set)  # the tenant's users when the run had ended
+    # tries the dead machine had taken but not started: freed by task_queued_timeout, not by a heartbeat timeout
+    requeued: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -244,6 +247,9 @@ def _kill_when(deployment: AirflowDeployment, run: Run, task_id: str,
             time.sleep(0.2)
     _wait(deployment, [run])
     kill.tries = _tries(deployment, kill)
+    kill.requeued = [f"{entry['task_id']}[{entry['map_index']}]" for entry in deployment.rest(
+        "GET", "/eventLogs", params={"dag_id": run.dag_id, "run_id": run.run_id, "event": STUCK_IN_QUEUED,
+                                     "limit": 100})["event_logs"]]
     return kill
 
 
@@ -454,7 +460,8 @@ def _describe(kill: Kill) -> str:
                       f"{after_kill(entry['start_date'])}, ended {after_kill(entry['end_date'])}"
                       for entry in kill.tries)
     return (f"{kill.task_id}{'' if kill.map_index is None else f'[{kill.map_index}]'} killed on {kill.machine} after "
-            f"{kill.seen_before_kill} request(s) of the run; {tries} (relative to the kill)")
+            f"{kill.seen_before_kill} request(s) of the run; {tries} (relative to the kill); taken by the dead "
+            f"machine but not started, requeued after task_queued_timeout: {', '.join(kill.requeued) or 'none'}")
 
 
 def _s3_keys(outcome: Outcome, prefix: str) -> list[str]:
