@@ -86,9 +86,9 @@ def dag_bag_class() -> Any:
     return import_module(module).DagBag
 
 
-def sync_dag_file_to_db(dag: Any) -> None:
-    """Record the DAGs of ``dag``'s file in the metadata database as a DAG processor does (Airflow 3.0), under the
-    configured bundle that holds the file."""
+def sync_dag_to_db(dag: Any) -> None:
+    """Record ``dag`` (already parsed) in the metadata database as a DAG processor does (Airflow 3.0), under the
+    configured bundle that holds its file."""
     from pathlib import Path
 
     from airflow.dag_processing.bundles.manager import DagBundlesManager
@@ -98,7 +98,9 @@ def sync_dag_file_to_db(dag: Any) -> None:
     fileloc = Path(dag.fileloc).resolve()
     for bundle in manager.get_all_dag_bundles():
         if fileloc.is_relative_to(Path(bundle.path).resolve()):
-            dag_bag_class()(dag_folder=str(fileloc), include_examples=False).sync_to_db(bundle.name, None)
+            bag = dag_bag_class()(include_examples=False, collect_dags=False)
+            bag.bag_dag(dag)
+            bag.sync_to_db(bundle.name, None)
             return
     raise RuntimeError(f"{fileloc} is in no configured DAG bundle (add_dags_folder() adds its folder)")
 
@@ -134,5 +136,5 @@ __all__ = [
     "asset_state_accessors",
     "dag_bag_class",
     "return_values",
-    "sync_dag_file_to_db",
+    "sync_dag_to_db",
 ]

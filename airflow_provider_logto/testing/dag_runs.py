@@ -92,12 +92,12 @@ def run_dag(dag: Any, run_conf: dict[str, Any] | None = None) -> DagRunReport:
     """Run ``dag`` once with ``dag.test()`` and read back task states and return values from the database."""
     from airflow.utils.session import create_session
 
-    from airflow_provider_logto.compat import DAG_TEST_SKIPS_THE_DATABASE, return_values, sync_dag_file_to_db
+    from airflow_provider_logto.compat import DAG_TEST_SKIPS_THE_DATABASE, return_values, sync_dag_to_db
 
     started = time.monotonic()
     try:
         if DAG_TEST_SKIPS_THE_DATABASE:
-            sync_dag_file_to_db(dag)
+            sync_dag_to_db(dag)
         dag_run = dag.test(run_conf=run_conf)
     except Exception as error:
         return DagRunReport(dag.dag_id, "crashed", seconds=time.monotonic() - started,

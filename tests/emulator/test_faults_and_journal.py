@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -170,9 +171,9 @@ def test_a_request_whose_body_never_arrives_is_no_request(emulator: LogtoEmulato
     ``Content-Length``. Like any HTTP server, the emulator applies nothing and journals nothing."""
     token = access_token(emulator, management_app)
     body = b'{"username": "half_sent"}'
-    host, port = emulator.endpoint.removeprefix("http://").split(":")
+    address = urlsplit(emulator.endpoint)
     before = len(emulator.journal.entries())
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
+    with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
         connection.sendall(b"POST /api/users HTTP/1.1\r\nHost: emulator\r\nContent-Type: application/json\r\n"
                            b"Authorization: Bearer " + token.encode() + b"\r\n"
                            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
